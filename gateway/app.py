@@ -1,0 +1,290 @@
+"""The gateway: the only public port. Authenticates, runs the guard chain, checks PAT scopes,
+forwards the resolved caller to the owning service and streams the answer back.
+
+    client -> [request id, CORS, body limit] -> [bearer: JWT locally | PAT via identity (cached)]
+           -> [org -> workspace guard (cached)] -> [PAT scope] -> [rate limit] -> service
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import threading
+import time
+import uuid
+
+import urllib3
+from flask import Flask, Response, g, jsonify, request
+
+from libs.common.bus import SyncNats
+from libs.common.context import HEADER as CALLER_HEADER, sign_caller
+from libs.common.errors import (ApiError, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable,
+                                TooManyRequests, error_body, register_error_handlers)
+from libs.common.logs import configure_logging
+from libs.common.telemetry import inject_headers, setup_telemetry
+
+from . import routing
+from .auth import Authenticator
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+              "transfer-encoding", "upgrade", "host", "content-length", "authorization"}
+EXPOSED = "X-Request-Id, X-Next-Cursor, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Content-Disposition"
+
+
+class RateLimiter:
+    """Fixed one-minute windows per key, per gateway process."""
+
+    def __init__(self):
+        self.windows: dict = {}
+        self.lock = threading.Lock()
+
+    def hit(self, key: str, limit: int) -> tuple[bool, int, int]:
+        window = int(time.time() // 60)
+        with self.lock:
+            if len(self.windows) > 100_000:
+                self.windows.clear()
+            start, count = self.windows.get(key, (window, 0))
+            if start != window:
+                start, count = window, 0
+            count += 1
+            self.windows[key] = (start, count)
+        reset = (window + 1) * 60 - int(time.time())
+        return count <= limit, max(limit - count, 0), reset
+
+
+class LimitedStream:
+    """Reads a request body through, raising once more than `limit` bytes came in."""
+
+    def __init__(self, stream, limit: int):
+        self.stream, self.limit, self.seen = stream, limit, 0
+
+    def read(self, size=-1):
+        chunk = self.stream.read(size if size and size > 0 else 65536)
+        self.seen += len(chunk)
+        if self.seen > self.limit:
+            raise PayloadTooLarge("Request body too large")
+        return chunk
+
+
+def create_app(config: dict | None = None) -> Flask:
+    settings = Settings(config)
+    configure_logging("gateway", settings.log_level)
+    app = Flask("gateway")
+    app.json.sort_keys = False
+    register_error_handlers(app)
+    http = urllib3.PoolManager(num_pools=16, maxsize=128, block=False, retries=False)
+    auth = Authenticator(settings, http)
+    limiter = RateLimiter()
+    bus = SyncNats(settings.nats_url, "gateway")
+    bus.subscribe("identity.>", auth.on_identity_event)
+    bus.on_reconnect.append(auth.clear)  # events may have been missed while disconnected
+    app.extensions["auth"] = auth
+    app.extensions["bus"] = bus
+    openapi_cache: dict = {}
+
+    def client_ip() -> str:
+        remote = request.remote_addr or ""
+        if settings.trusted_proxies and remote in settings.trusted_proxies:
+            forwarded = request.headers.get("X-Forwarded-For", "")
+            if forwarded:
+                return forwarded.split(",")[0].strip()
+        return remote
+
+    def is_loopback(ip: str) -> bool:
+        try:
+            return ipaddress.ip_address(ip).is_loopback
+        except ValueError:
+            return False
+
+    @app.before_request
+    def _begin():
+        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        g.rate_headers = {}
+
+    @app.after_request
+    def _finish(response):
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        origin = request.headers.get("Origin")
+        if origin and settings.cors_origins:
+            allowed = [o.strip() for o in settings.cors_origins.split(",")]
+            if "*" in allowed or origin in allowed:
+                response.headers["Access-Control-Allow-Origin"] = origin if "*" not in allowed else "*"
+                response.headers["Access-Control-Expose-Headers"] = EXPOSED
+                response.headers["Vary"] = "Origin"
+        for key, value in g.get("rate_headers", {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.route("/health", methods=["GET"])
+    def health():
+        components = {"gateway": "up", "nats": "up" if bus.connected else "down"}
+        for name in settings.enabled_services:
+            try:
+                resp = http.request("GET", settings.service_urls[name] + "/health",
+                                    timeout=urllib3.Timeout(connect=1, read=2), retries=False)
+                body = json.loads(resp.data or b"{}")
+                components[name] = "up" if resp.status == 200 else "down"
+                for dep, state in (body.get("components") or {}).items():
+                    if components.get(dep) != "down":
+                        components[dep] = state
+            except (urllib3.exceptions.HTTPError, ValueError):
+                components[name] = "down"
+        ok = all(v == "up" for v in components.values())
+        return jsonify({"status": "ok" if ok else "degraded", "components": components}), (200 if ok else 503)
+
+    @app.route("/openapi.json", methods=["GET"])
+    def openapi():
+        cached = openapi_cache.get("doc")
+        if cached and cached[0] > time.time():
+            return jsonify(cached[1])
+        doc = {"openapi": "3.0.3", "info": {"title": "Stellary API", "version": "1.0.0"},
+               "servers": [{"url": "/"}], "paths": {}, "components": {"schemas": {}, "securitySchemes": {
+                   "bearer": {"type": "http", "scheme": "bearer"}}, "responses": {}}}
+        complete = True
+        for name in settings.enabled_services:
+            try:
+                resp = http.request("GET", settings.service_urls[name] + "/openapi.json",
+                                    timeout=urllib3.Timeout(connect=1, read=5), retries=False)
+                part = json.loads(resp.data)
+            except (urllib3.exceptions.HTTPError, ValueError):
+                complete = False
+                continue
+            for path, ops in part.get("paths", {}).items():
+                if not path.startswith("/internal"):
+                    doc["paths"].setdefault(path, {}).update(ops)
+            for kind, items in part.get("components", {}).items():
+                doc["components"].setdefault(kind, {}).update(items)
+        doc["paths"]["/health"] = {"get": {"summary": "Health of the gateway, services and infrastructure",
+                                           "tags": ["gateway"], "responses": {"200": {"description": "all up"},
+                                                                              "503": {"description": "degraded"}}}}
+        openapi_cache["doc"] = (time.time() + (300 if complete else 5), doc)
+        return jsonify(doc)
+
+    @app.route("/", defaults={"path": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])
+    @app.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])
+    def proxy(path):
+        full_path = "/" + path
+        method = request.method
+        if method == "OPTIONS":
+            return _preflight()
+        found = routing.match(full_path)
+        if found is None:
+            raise NotFound(f"Cannot {method} {full_path}")
+        rule = found.rule
+        _check_body_size(full_path, method)
+        caller_token = None
+        if not rule.public:
+            claims, pat = auth.authenticate(request.headers.get("Authorization"))
+            if rule.jwt_only and pat is not None:
+                raise Forbidden("API tokens cannot manage API tokens: use a JWT")
+            principal = auth.principal(claims["sub"], found.org, found.ws)
+            caller = auth.build_caller(claims, pat, principal, g.request_id)
+            scope = found.required_scope(method)
+            if pat is not None and scope and scope not in caller.scopes:
+                raise Forbidden(f"Token lacks the '{scope}' scope")
+            _rate_limit(f"tok:{caller.token_id or caller.user_id}", settings.rate_limit_token_per_min)
+            caller_token = sign_caller(caller, settings.internal_token_secret, settings.internal_token_ttl)
+        else:
+            ip = client_ip()
+            if settings.rate_limit_loopback or not is_loopback(ip):
+                _rate_limit(f"ip:{ip}:{full_path}", settings.rate_limit_ip_auth_per_min)
+        return _forward(rule.service, full_path, caller_token)
+
+    def _preflight():
+        response = Response(status=204)
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = request.headers.get(
+            "Access-Control-Request-Headers", "Authorization, Content-Type, Last-Event-ID")
+        response.headers["Access-Control-Max-Age"] = "600"
+        return response
+
+    def _is_upload(path: str, method: str) -> bool:
+        return method == "POST" and path.rstrip("/").endswith("/attachments")
+
+    def _check_body_size(path: str, method: str) -> None:
+        limit = settings.max_upload_bytes + 64 * 1024 if _is_upload(path, method) else settings.max_body_bytes
+        length = request.content_length
+        if length is not None and length > limit:
+            raise PayloadTooLarge(f"Request body too large (limit {limit} bytes)")
+        g.body_limit = limit
+
+    def _rate_limit(key: str, limit: int) -> None:
+        if limit <= 0:
+            return
+        ok, remaining, reset = limiter.hit(key, limit)
+        g.rate_headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining),
+                          "X-RateLimit-Reset": str(reset)}
+        if not ok:
+            raise TooManyRequests("Rate limit exceeded", headers={"Retry-After": str(reset)} | g.rate_headers)
+
+    def _forward(service: str, path: str, caller_token: str | None):
+        if service not in settings.enabled_services:
+            raise ServiceUnavailable(f"Service {service} is not available")
+        url = settings.service_urls[service] + path
+        if request.query_string:
+            url += "?" + request.query_string.decode("latin-1")
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        headers.pop(CALLER_HEADER, None)
+        headers["X-Request-Id"] = g.request_id
+        headers["X-Forwarded-For"] = client_ip()
+        if caller_token:
+            headers[CALLER_HEADER] = caller_token
+        headers = inject_headers(headers)
+        body = None
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            if request.content_length is not None:
+                headers["Content-Length"] = str(request.content_length)
+                body = request.stream if request.content_length > 65536 else request.stream.read()
+            elif request.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                body = LimitedStream(request.stream, g.body_limit)
+                headers["Transfer-Encoding"] = "chunked"
+        streaming = request.method == "GET" and (path.endswith("/stream") or "/attachments/" in path)
+        timeout = urllib3.Timeout(connect=2, read=None if streaming else settings.upstream_timeout)
+        try:
+            upstream = http.urlopen(request.method, url, body=body, headers=headers, preload_content=False,
+                                    decode_content=False, redirect=False, timeout=timeout,
+                                    retries=urllib3.Retry(total=1 if request.method == "GET" else 0, read=0,
+                                                          status=0, redirect=0),
+                                    chunked=headers.get("Transfer-Encoding") == "chunked")
+        except PayloadTooLarge:
+            raise
+        except urllib3.exceptions.HTTPError as exc:
+            log.warning("upstream %s failed for %s %s: %s", service, request.method, path, exc)
+            raise ServiceUnavailable(f"Service {service} is unavailable") from exc
+        out_headers = [(k, v) for k, v in upstream.headers.items()
+                       if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"]
+        content_type = upstream.headers.get("Content-Type", "")
+        if "text/event-stream" in content_type or upstream.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            def relay():
+                try:
+                    for chunk in upstream.read_chunked(decode_content=False) if upstream.chunked else upstream.stream(65536, decode_content=False):
+                        yield chunk
+                except urllib3.exceptions.HTTPError:
+                    return
+                finally:
+                    upstream.release_conn()
+            resp = Response(relay(), status=upstream.status, headers=out_headers, direct_passthrough=True)
+            resp.headers["X-Accel-Buffering"] = "no"
+            return resp
+        length = upstream.headers.get("Content-Length")
+        if length is not None and int(length) <= 256 * 1024:
+            data = upstream.read(decode_content=False)
+            upstream.release_conn()
+            resp = Response(data, status=upstream.status, headers=out_headers)
+            return resp
+
+        def stream():
+            try:
+                yield from upstream.stream(65536, decode_content=False)
+            finally:
+                upstream.release_conn()
+        resp = Response(stream(), status=upstream.status, headers=out_headers, direct_passthrough=True)
+        if length is not None:
+            resp.headers["Content-Length"] = length
+        return resp
+
+    setup_telemetry("gateway", app)
+    bus.start()
+    return app

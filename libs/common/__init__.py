@@ -1,0 +1,1 @@
+"""What every Stellary service shares, and nothing more."""

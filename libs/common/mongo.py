@@ -1,0 +1,116 @@
+"""MongoDB access helpers. Ids are 24-hex strings (see DESIGN.md: the embedded stand-in)."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import threading
+import time
+from datetime import datetime, timezone
+
+from bson import ObjectId
+from pymongo import MongoClient
+from pymongo.errors import OperationFailure, PyMongoError
+
+log = logging.getLogger(__name__)
+_HEX24 = re.compile(r"^[0-9a-f]{24}$")
+
+
+def new_id() -> str:
+    return str(ObjectId())
+
+
+def is_id(value) -> bool:
+    return isinstance(value, str) and bool(_HEX24.match(value))
+
+
+def now() -> datetime:
+    """UTC now, truncated to milliseconds (what BSON stores), timezone-aware."""
+    stamp = datetime.now(timezone.utc)
+    return stamp.replace(microsecond=stamp.microsecond // 1000 * 1000)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """pymongo returns naive UTC datetimes unless tz_aware; normalise either way."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    value = aware(value)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def connect(uri: str, app_name: str) -> MongoClient:
+    """Build a client. Call this inside `create_app` / the worker, never at import (fork safety)."""
+    return MongoClient(uri, appname=app_name, tz_aware=True, serverSelectionTimeoutMS=5000,
+                       connectTimeoutMS=3000, retryWrites=False)
+
+
+def _supports_transactions(client: MongoClient) -> bool:
+    """MongoDB: only on a replica set or mongos. The embedded stand-in (no `version` in
+    buildInfo) supports them too. MONGO_TRANSACTIONS=off|on overrides the detection."""
+    forced = os.environ.get("MONGO_TRANSACTIONS", "auto").lower()
+    if forced in {"on", "off"}:
+        return forced == "on"
+    cached = getattr(client, "_stellary_tx", None)
+    if cached is not None:
+        return cached
+    try:
+        hello = client.admin.command("hello")
+        ok = bool(hello.get("setName")) or hello.get("msg") == "isdbgrid" or "version" not in client.server_info()
+    except PyMongoError:
+        return False
+    client._stellary_tx = ok
+    return ok
+
+
+@contextlib.contextmanager
+def unit_of_work(client: MongoClient):
+    """Yield a session inside a transaction where the server supports it, else None.
+
+    Storage methods take `session=` and pass it to pymongo, so the change and its outbox
+    event commit together on MongoDB replica sets and on the embedded stand-in; on a
+    standalone mongod they are written one after the other (the relay still publishes).
+    """
+    if not _supports_transactions(client):
+        yield None
+        return
+    with client.start_session() as session:
+        with session.start_transaction():
+            yield session
+
+
+def ensure_in_background(setup, name: str, stop: threading.Event | None = None) -> threading.Thread:
+    """Run `setup()` (index creation…) until it succeeds, retrying with backoff off the request path."""
+    def run():
+        delay = 0.2
+        while not (stop and stop.is_set()):
+            try:
+                setup()
+                log.info("%s: database ready", name)
+                return
+            except (PyMongoError, OperationFailure) as exc:
+                log.warning("%s: database not ready (%s), retrying in %.1fs", name, exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 5)
+
+    thread = threading.Thread(target=run, name=f"{name}-db-setup", daemon=True)
+    thread.start()
+    return thread
+
+
+def ensure_collections(db, names) -> None:
+    """Create collections up front: a transaction that creates one fails on the stand-in."""
+    existing = set(db.list_collection_names())
+    for name in names:
+        if name not in existing:
+            try:
+                db.create_collection(name)
+            except OperationFailure as exc:  # created concurrently by another process
+                if "already exists" not in str(exc):
+                    raise

@@ -1,0 +1,50 @@
+"""create_app(): the boards HTTP process."""
+from libs.common.bus import Outbox, SyncNats
+from libs.common.logs import configure_logging
+from libs.common.mongo import connect, ensure_in_background
+from libs.common.telemetry import setup_telemetry
+from libs.common.web import create_service_app
+
+from . import attachments, storage
+from . import routes  # noqa: F401 - registers every endpoint on `api`
+from .api import api
+from .context import Boards
+from .settings import Settings
+
+
+def build_context(settings: Settings, client, name: str) -> Boards:
+    db = client[settings.mongo_db]
+    ctx = Boards(settings=settings, client=client, db=db, outbox=Outbox(db), bus=SyncNats(settings.nats_url, name))
+    attachments.setup(ctx)
+    return ctx
+
+
+def ensure_indexes(ctx: Boards) -> None:
+    storage.ensure_indexes(ctx.db)
+    attachments.ensure_indexes(ctx.db)
+    ctx.outbox.ensure_indexes()
+
+
+def create_app(config: dict | None = None):
+    settings = Settings(config)
+    configure_logging("boards", settings.log_level)
+    client = connect(settings.mongo_uri, "boards")
+    ctx = build_context(settings, client, "boards")
+    ensure_in_background(lambda: ensure_indexes(ctx), "boards")
+
+    def health():
+        checks = {}
+        try:
+            client.admin.command("ping")
+            checks["mongo"] = True
+        except Exception:  # noqa: BLE001 - health reports, never raises
+            checks["mongo"] = False
+        objects = ctx.extras.get("objects")
+        if objects is not None:
+            checks["s3"] = objects.healthy()
+        return checks
+
+    app = create_service_app("boards", settings, api, health=health)
+    app.extensions["boards"] = ctx
+    setup_telemetry("boards", app)
+    return app

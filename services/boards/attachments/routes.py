@@ -1,0 +1,1 @@
+"""Attachment endpoints (filled in by the attachments module)."""

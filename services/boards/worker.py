@@ -1,0 +1,35 @@
+"""The boards worker: relays the outbox, acts on identity's events, answers boards commands,
+and runs the attachments jobs. Subscriptions and commands are declared in events.py."""
+from libs.common.bus import Worker
+from libs.common.logs import configure_logging
+from libs.common.mongo import connect, ensure_in_background
+from libs.common.telemetry import setup_telemetry
+
+from . import attachments
+from .app import build_context, ensure_indexes
+from .settings import Settings
+
+
+def build_worker(config: dict | None = None) -> Worker:
+    settings = Settings(config)
+    client = connect(settings.mongo_uri, "boards-worker")
+    ctx = build_context(settings, client, "boards-worker")
+    ensure_in_background(lambda: ensure_indexes(ctx), "boards-worker")
+    worker = Worker("boards", settings, ctx.db)
+    try:
+        from . import events
+        events.register(worker, ctx)
+    except ImportError:  # the boards core declares its subscriptions in events.py
+        pass
+    attachments.register_jobs(worker, ctx)
+    return worker
+
+
+def main() -> None:
+    configure_logging("boards-worker")
+    setup_telemetry("boards-worker")
+    build_worker().run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Test helpers: an HTTP client bound to the gateway and a token, and user factories."""
+from __future__ import annotations
+
+import time
+import uuid
+
+import requests
+
+
+class Client:
+    """`Client(base, token).get("/auth/me")` -> requests.Response (never raises on status)."""
+
+    def __init__(self, base: str, token: str | None = None, **info):
+        self.base = base.rstrip("/")
+        self.token = token
+        self.session = requests.Session()
+        self.__dict__.update(info)
+
+    def headers(self, extra=None):
+        h = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        h.update(extra or {})
+        return h
+
+    def request(self, method, path, **kw):
+        headers = self.headers(kw.pop("headers", None))
+        return self.session.request(method, self.base + path, headers=headers, timeout=kw.pop("timeout", 30), **kw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, json=None, **kw):
+        return self.request("POST", path, json=json, **kw)
+
+    def patch(self, path, json=None, **kw):
+        return self.request("PATCH", path, json=json, **kw)
+
+    def put(self, path, json=None, **kw):
+        return self.request("PUT", path, json=json, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def with_token(self, token):
+        return Client(self.base, token, **{k: v for k, v in self.__dict__.items()
+                                           if k not in ("base", "token", "session")})
+
+
+def unique_email(prefix="user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def register(base: str, *, email=None, password="secure-pass-123", name="Test User") -> Client:
+    email = email or unique_email()
+    r = requests.post(base + "/auth/register", json={"email": email, "password": password, "name": name}, timeout=30)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    client = Client(base, body["access_token"], email=email, password=password, user=body["user"],
+                    user_id=body["user"]["id"])
+    orgs = client.get("/organizations").json()
+    personal = next(o for o in orgs if o["isPersonal"])
+    client.org = personal["slug"]
+    client.ws = client.get(f"/orgs/{client.org}/workspaces").json()[0]["slug"]
+    client.W = f"/orgs/{client.org}/workspaces/{client.ws}"
+    return client
+
+
+def assert_error(resp, status: int, contains: str | None = None):
+    assert resp.status_code == status, f"expected {status}, got {resp.status_code}: {resp.text[:500]}"
+    body = resp.json()
+    assert body["statusCode"] == status and isinstance(body["message"], str) and body["error"], body
+    if contains:
+        assert contains.lower() in body["message"].lower(), body
+    return body
+
+
+def wait_until(fn, timeout=10.0, interval=0.05, message="condition not met"):
+    """Poll `fn` until it returns a truthy value (returned), or fail after `timeout` seconds."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{message} within {timeout}s (last: {last!r})")
+
+
+def team(base: str, owner: Client, *, role="member", pilotage_role="viewer") -> Client:
+    """Register a user and make them a member of `owner`'s personal workspace (invite + accept)."""
+    other = register(base)
+    inv = owner.post(owner.W + "/members/invite", json={"email": other.email, "role": role,
+                                                         "pilotageRole": pilotage_role})
+    assert inv.status_code == 201, inv.text
+    acc = other.post(f"/invitations/{inv.json()['token']}/accept")
+    assert acc.status_code == 200, acc.text
+    other.org, other.ws, other.W = owner.org, owner.ws, owner.W
+    return other
