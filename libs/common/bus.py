@@ -51,6 +51,11 @@ STREAMS = {
 STREAM_MAX_AGE_S = 7 * 86400
 
 
+async def _quiet_error(exc) -> None:
+    """nats-py logs every failed (re)connect with a traceback by default; one line is enough."""
+    log.warning("nats: %s", exc or "connection error")
+
+
 def stream_for(subject: str) -> str:
     return "DLQ" if subject.startswith("dlq.") else subject.split(".", 1)[0].upper()
 
@@ -152,7 +157,7 @@ async def connect_nats(url: str, name: str, stop: asyncio.Event | None = None):
     while True:
         try:
             return await nats.connect(url, name=name, connect_timeout=2, max_reconnect_attempts=-1,
-                                      reconnect_time_wait=0.5, allow_reconnect=True,
+                                      reconnect_time_wait=0.5, allow_reconnect=True, error_cb=_quiet_error,
                                       ping_interval=5, max_outstanding_pings=2)
         except Exception as exc:  # noqa: BLE001 - any failure: retry
             if stop is not None and stop.is_set():
@@ -445,6 +450,7 @@ class SyncNats:
             try:
                 self._nc = await nats.connect(self.url, name=self.name, connect_timeout=2, max_reconnect_attempts=-1,
                                               reconnect_time_wait=0.5, reconnected_cb=reconnected,
+                                              error_cb=_quiet_error,
                                               ping_interval=5, max_outstanding_pings=2)
                 break
             except Exception as exc:  # noqa: BLE001
