@@ -1,0 +1,189 @@
+"""The bus against real NATS (JetStream) and the Mongo-protocol server: outbox relay across a NATS
+outage, idempotent consumers, request/reply commands with errors, dead-lettering of poison events."""
+import asyncio
+import json
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import nats
+import pytest
+
+from devtools.infra import Infra
+from libs.common.bus import Outbox, SyncNats, Worker, dumps, ensure_stream, event
+from libs.common.errors import NotFound, ServiceUnavailable
+from libs.common.mongo import connect, new_id
+from libs.common.settings import CommonSettings
+from tests.support import wait_until
+
+
+@pytest.fixture(scope="module")
+def infra():
+    root = Path(tempfile.mkdtemp(prefix="stellary-bus-"))
+    inf = Infra.start(root, s3=False)
+    yield inf
+    inf.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+class Settings(CommonSettings):
+    service_name = "bustest"
+
+
+def _settings(infra, **over):
+    return Settings({"mongo_uri": infra.env["MONGO_URI"], "nats_url": infra.env["NATS_URL"],
+                     "outbox_poll_ms": 10, "consumer_max_deliver": 3, "mongo_db_prefix": f"t{new_id()[-6:]}_"} | over)
+
+
+class RunningWorker:
+    """A Worker on its own event loop in a thread (Worker.run() wants the main thread for signals)."""
+
+    def __init__(self, worker: Worker):
+        self.worker = worker
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.worker.start(), self.loop).result(30)
+        return self.worker
+
+    def __exit__(self, *exc):
+        asyncio.run_coroutine_threadsafe(self.worker.shutdown(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+def _collect(infra, subject, into: list, ready: threading.Event, stop: threading.Event):
+    async def main():
+        nc = await nats.connect(infra.env["NATS_URL"])
+
+        async def cb(msg):
+            try:
+                body = json.loads(msg.data)
+            except ValueError:
+                body = msg.data
+            into.append((msg.headers or {}, body))
+        await nc.subscribe(subject, cb=cb)
+        ready.set()
+        while not stop.is_set():
+            await asyncio.sleep(0.02)
+        await nc.close()
+    t = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
+    t.start()
+    ready.wait(10)
+    return t
+
+
+def test_outbox_is_published_with_msg_id_and_survives_a_nats_outage(infra, monkeypatch):
+    import libs.common.bus as bus
+    monkeypatch.setitem(bus.STREAMS, "BUSTEST", "bustest.>")
+    settings = _settings(infra)
+    client = connect(settings.mongo_uri, "bustest")
+    db = client[settings.mongo_db]
+    outbox = Outbox(db)
+    outbox.ensure_indexes()
+    got, ready, stop = [], threading.Event(), threading.Event()
+    _collect(infra, "bustest.>", got, ready, stop)
+    with RunningWorker(Worker("bustest", settings, db)):
+        first = outbox.add(event("bustest.thing.created", {"n": 1}))
+        wait_until(lambda: len(got) == 1, 10, message="first event published")
+        wait_until(lambda: db.outbox.count_documents({"published": False}) == 0, 10, message="first marked")
+        assert got[0][0]["Nats-Msg-Id"] == first["id"] and got[0][1]["data"] == {"n": 1}
+        stop.set()
+        infra.stop_nats()
+        during = [outbox.add(event("bustest.thing.created", {"n": i})) for i in range(2, 6)]
+        time.sleep(0.5)  # the relay keeps them while NATS is away
+        assert db.outbox.count_documents({"published": False}) == 4
+        infra.start_nats()
+        wait_until(lambda: db.outbox.count_documents({"published": False}) == 0, 20,
+                   message="outbox drained after NATS came back")
+    stored = asyncio.run(_stream_ids(infra, {e["id"] for e in during}))
+    assert stored == {e["id"] for e in during}
+
+
+async def _stream_ids(infra, ids):
+    """The ids among `ids` that the BUSTEST stream holds (read with an ephemeral ordered consumer)."""
+    nc = await nats.connect(infra.env["NATS_URL"])
+    js = nc.jetstream()
+    seen = set()
+    psub = await js.subscribe("bustest.>", ordered_consumer=True)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        try:
+            msg = await psub.next_msg(timeout=0.5)
+        except Exception:  # noqa: BLE001 - no more messages
+            break
+        env = json.loads(msg.data)
+        if env["id"] in ids:
+            seen.add(env["id"])
+    await nc.close()
+    return seen
+
+
+def test_consumer_skips_already_processed_events_and_parks_poison(infra, monkeypatch):
+    import libs.common.bus as bus
+    monkeypatch.setitem(bus.STREAMS, "BUSTEST", "bustest.>")
+    settings = _settings(infra)
+    client = connect(settings.mongo_uri, "bustest")
+    db = client[settings.mongo_db]
+    handled = []
+
+    def handler(env):
+        if env["data"].get("poison"):
+            raise RuntimeError("this event always fails")
+        handled.append(env["id"])
+
+    async def publish(payloads):
+        nc = await nats.connect(infra.env["NATS_URL"])
+        js = nc.jetstream()
+        await ensure_stream(js, "BUSTEST")
+        for msg_id, body in payloads:
+            await js.publish("bustest.x.happened", body, headers={"Nats-Msg-Id": msg_id})
+        await nc.close()
+
+    dlq, ready, stop = [], threading.Event(), threading.Event()
+    _collect(infra, "dlq.consumer", dlq, ready, stop)
+    worker = Worker("consumer", settings, db, relay=False)
+    worker.consume("BUSTEST", handler, subjects=["bustest.x.>"])
+    good = event("bustest.x.happened", {"ok": True})
+    poison = event("bustest.x.happened", {"poison": True})
+    after = event("bustest.x.happened", {"ok": True})
+    with RunningWorker(worker):
+        asyncio.run(publish([("m1", dumps(good)), ("m2", dumps(good)),  # same event, two messages
+                             ("m3", b"{not json"), ("m4", dumps(poison)), ("m5", dumps(after))]))
+        wait_until(lambda: after["id"] in handled, 10, message="event behind the poison handled")
+        wait_until(lambda: len(dlq) == 2, 20, message="both poison messages parked")
+    stop.set()
+    assert handled.count(good["id"]) == 1
+    assert worker.stats["skipped"] >= 1 and worker.stats["deadLettered"] == 2
+    errors = sorted(h.get("Stellary-Error", "") for h, _ in dlq)
+    assert any("always fails" in e for e in errors) and all(errors)
+    assert db.dead_letters.count_documents({}) == 2
+
+
+def test_commands_reply_with_data_or_the_domain_error(infra):
+    settings = _settings(infra)
+    client = connect(settings.mongo_uri, "bustest")
+    worker = Worker("calc", settings, client[settings.mongo_db], relay=False)
+
+    def double(payload):
+        if payload["n"] < 0:
+            raise NotFound("No such number")
+        return {"n": payload["n"] * 2}
+
+    worker.command("double", double)
+    caller = SyncNats(infra.env["NATS_URL"], "test-caller").start()
+    try:
+        with RunningWorker(worker):
+            assert caller.call("calc", "double", {"n": 21}) == {"n": 42}
+            with pytest.raises(NotFound, match="No such number"):
+                caller.call("calc", "double", {"n": -1})
+            bad = caller.request("cmd.calc.double", {})
+            assert bad["ok"] is False and bad["statusCode"] == 400
+        with pytest.raises(ServiceUnavailable):
+            caller.call("calc", "double", {"n": 1}, timeout=1)
+    finally:
+        caller.close()
