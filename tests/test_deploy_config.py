@@ -1,0 +1,234 @@
+"""The ways to run Stellary outside `make up` stay in step with the code: docker-compose.yml and
+deploy/k8s/ parse and run every built service (web + worker), they only set variables the code
+reads, and README.md documents every variable the code reads. Needs no running stack."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from devtools.stack import built_services
+from gateway.settings import DEFAULT_PORTS, SERVICES
+
+ROOT = Path(__file__).resolve().parent.parent
+K8S = ROOT / "deploy" / "k8s"
+
+ENV_HELPER = re.compile(r"\benv_(?:str|int|bool|duration|float)\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']")
+OS_ENVIRON = re.compile(r"\bos\.(?:environ\.get|getenv)\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']"
+                        r"|\bos\.environ\[\s*[\"']([A-Z][A-Z0-9_]*)[\"']\s*\]")
+# Set in the containers for Python itself, not read by Stellary's code.
+PYTHON_ENV = {"PYTHONPATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE"}
+
+
+def runtime_sources() -> list[Path]:
+    """Every module a deployed process runs: libs, gateway, services (not their tests), gunicorn conf."""
+    files = [ROOT / "deploy" / "gunicorn.conf.py"]
+    for top in ("libs", "gateway", "services"):
+        files += [p for p in (ROOT / top).rglob("*.py") if "tests" not in p.relative_to(ROOT).parts]
+    return files
+
+
+def variables_read_by_code() -> set[str]:
+    names: set[str] = set()
+    for path in runtime_sources():
+        text = path.read_text(encoding="utf-8")
+        names.update(ENV_HELPER.findall(text))
+        for a, b in OS_ENVIRON.findall(text):
+            names.add(a or b)
+    # gateway/settings.py builds these names: f"{name.upper()}_URL" for every service.
+    names.update(f"{name.upper()}_URL" for name in SERVICES)
+    return names
+
+
+def readme_table_variables() -> set[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return set(re.findall(r"^\|\s*`([A-Z][A-Z0-9_]*)`", text, flags=re.M))
+
+
+def has_worker(name: str) -> bool:
+    return (ROOT / "services" / name / "worker.py").exists()
+
+
+def load_compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+def load_k8s() -> list[dict]:
+    docs = []
+    for path in sorted(K8S.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if doc is not None:
+                docs.append(doc)
+    return docs
+
+
+def k8s_resource(kind: str, name: str) -> dict:
+    found = [d for d in load_k8s() if d.get("kind") == kind and d["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} {name} in deploy/k8s, found {len(found)}"
+    return found[0]
+
+
+def container_env_names(container: dict) -> set[str]:
+    return {e["name"] for e in container.get("env", [])}
+
+
+# ---------------------------------------------------------------------------------------- README
+
+def test_the_scanner_finds_what_the_code_reads():
+    names = variables_read_by_code()
+    # one of each way of reading: env helper, os.environ in gunicorn conf and libs, built name
+    assert {"MONGO_URI", "JWT_EXPIRES_IN", "WEB_CONCURRENCY", "MONGO_TRANSACTIONS", "BOARDS_URL"} <= names
+
+
+def test_readme_documents_every_variable_the_code_reads():
+    missing = sorted(variables_read_by_code() - readme_table_variables())
+    assert not missing, f"add these to the README configuration table: {missing}"
+
+
+def test_readme_keeps_its_first_lines():
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "# Stellary"
+    assert lines[3].startswith("make up") and lines[4].startswith("make test")
+
+
+# --------------------------------------------------------------------------------------- compose
+
+def test_compose_runs_web_and_worker_for_every_built_service():
+    services = load_compose()["services"]
+    for name in built_services():
+        web = services.get(name)
+        assert web, f"docker-compose.yml has no '{name}' service"
+        command = " ".join(web["command"])
+        assert f"services.{name}.app:create_app()" in command
+        assert f"0.0.0.0:{DEFAULT_PORTS[name]}" in command
+        assert web["healthcheck"]["test"], f"{name} has no healthcheck"
+        if has_worker(name):
+            worker = services.get(f"{name}-worker")
+            assert worker, f"docker-compose.yml has no '{name}-worker' service"
+            assert worker["command"] == ["python", "-m", f"services.{name}.worker"]
+    gateway = services["gateway"]
+    assert "gateway.app:create_app()" in " ".join(gateway["command"])
+    assert any(str(p).endswith(":3001") for p in gateway["ports"])
+    assert gateway["environment"]["WEB_THREADS"] == "64"
+    assert {f"{n}-worker" for n in built_services() if has_worker(n)} <= set(services)
+
+
+def test_compose_gateway_knows_every_service_it_routes_to():
+    env = load_compose()["services"]["gateway"]["environment"]
+    enabled = [s.strip() for s in env["GATEWAY_SERVICES"].split(",")]
+    assert set(built_services()) <= set(enabled)
+    services = load_compose()["services"]
+    for name in enabled:
+        assert env[f"{name.upper()}_URL"] == f"http://{name}:{DEFAULT_PORTS[name]}"
+        assert name in services, f"GATEWAY_SERVICES lists {name} but compose does not run it"
+        assert services["gateway"]["depends_on"][name]["condition"] == "service_healthy"
+
+
+def test_compose_sets_only_variables_the_code_reads_and_no_secret():
+    known = variables_read_by_code() | PYTHON_ENV
+    services = load_compose()["services"]
+    for name, svc in services.items():
+        if svc.get("image") != services["gateway"]["image"]:
+            continue  # infrastructure images
+        env = svc["environment"]
+        unknown = sorted(set(env) - known)
+        assert not unknown, f"compose service {name} sets variables no code reads: {unknown}"
+        for secret in ("JWT_SECRET", "INTERNAL_TOKEN_SECRET", "S3_SECRET_KEY"):
+            assert re.fullmatch(r"\$\{" + secret + r":\?[^}]+\}", env[secret]), \
+                f"{name}: {secret} must come from .env (${{{secret}:?…}}), never be written here"
+
+
+def test_compose_mongo_is_a_replica_set():
+    compose = load_compose()
+    mongo = compose["services"]["mongo"]
+    assert "--replSet" in mongo["command"] and "rs.initiate" in " ".join(mongo["healthcheck"]["test"])
+    assert "replicaSet=rs0" in compose["services"]["gateway"]["environment"]["MONGO_URI"]
+
+
+def test_docker_image_installs_runtime_dependencies_only_and_runs_unprivileged():
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    dockerfile = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    assert "pip install -r requirements.txt" in dockerfile
+    assert "requirements-dev" not in dockerfile
+    user = re.findall(r"^USER\s+(\S+)", dockerfile, flags=re.M)
+    assert user and user[-1] not in {"root", "0"}
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert {".venv", ".data", ".git", ".env"} <= set(ignored)
+
+
+# ------------------------------------------------------------------------------------ kubernetes
+
+def test_every_k8s_manifest_parses_and_is_listed_in_the_kustomization():
+    docs = load_k8s()
+    assert docs
+    for doc in docs:
+        assert doc.get("apiVersion") and doc.get("kind"), doc
+        if doc["kind"] != "Kustomization":
+            assert doc["metadata"].get("name"), doc
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text(encoding="utf-8"))
+    listed = set(kustomization["resources"])
+    on_disk = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == on_disk
+
+
+@pytest.mark.parametrize("name", built_services())
+def test_k8s_runs_web_service_and_worker_for_each_built_service(name):
+    port = DEFAULT_PORTS[name]
+    web = k8s_resource("Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+    assert f"services.{name}.app:create_app()" in web["command"]
+    assert f"0.0.0.0:{port}" in web["command"]
+    assert web["ports"][0]["containerPort"] == port
+    assert web["readinessProbe"]["httpGet"]["path"] == "/ready"
+    assert web["livenessProbe"] and web["resources"]["requests"] and web["resources"]["limits"]
+    service = k8s_resource("Service", name)
+    assert service["spec"]["ports"][0]["port"] == port
+    assert k8s_resource("HorizontalPodAutoscaler", name)["spec"]["scaleTargetRef"]["name"] == name
+    if has_worker(name):
+        worker = k8s_resource("Deployment", f"{name}-worker")["spec"]["template"]["spec"]["containers"][0]
+        assert worker["command"] == ["python", "-m", f"services.{name}.worker"]
+        assert worker["resources"]["limits"]
+
+
+def test_k8s_gateway_routes_to_every_built_service():
+    config = k8s_resource("ConfigMap", "stellary-config")["data"]
+    enabled = [s.strip() for s in config["GATEWAY_SERVICES"].split(",")]
+    assert set(built_services()) <= set(enabled)
+    for name in enabled:
+        assert config[f"{name.upper()}_URL"] == f"http://{name}:{DEFAULT_PORTS[name]}"
+    gateway = k8s_resource("Deployment", "gateway")["spec"]["template"]["spec"]["containers"][0]
+    assert "gateway.app:create_app()" in gateway["command"]
+    assert {"WEB_THREADS", "JWT_SECRET", "INTERNAL_TOKEN_SECRET"} <= container_env_names(gateway)
+    assert k8s_resource("HorizontalPodAutoscaler", "gateway")
+    assert k8s_resource("PodDisruptionBudget", "gateway")
+
+
+def test_k8s_sets_only_variables_the_code_reads_and_commits_no_secret():
+    known = variables_read_by_code()
+    assert not set(k8s_resource("ConfigMap", "stellary-config")["data"]) - known
+    secret = k8s_resource("Secret", "stellary-secrets")["stringData"]
+    assert not set(secret) - known
+    assert all("CHANGE-ME" in value for value in secret.values()), "secret.yaml must hold placeholders only"
+    for doc in load_k8s():
+        if doc["kind"] != "Deployment":
+            continue
+        for container in doc["spec"]["template"]["spec"]["containers"]:
+            unknown = container_env_names(container) - known
+            assert not unknown, f"{doc['metadata']['name']} sets variables no code reads: {unknown}"
+            for ref in (e.get("valueFrom", {}).get("secretKeyRef") for e in container.get("env", [])):
+                if ref and not ref.get("optional"):
+                    assert ref["key"] in secret, f"{doc['metadata']['name']} needs {ref['key']} in the Secret"
+
+
+def test_k8s_only_the_gateway_reaches_the_services():
+    policies = {d["metadata"]["name"]: d["spec"] for d in load_k8s() if d["kind"] == "NetworkPolicy"}
+    deny = [p for p in policies.values() if p["podSelector"] == {} and "ingress" not in p]
+    assert deny and "Ingress" in deny[0]["policyTypes"], "no default-deny ingress policy"
+    web_ports = {DEFAULT_PORTS[n] for n in built_services()}
+    for spec in policies.values():
+        for rule in spec.get("ingress", []):
+            ports = {p["port"] for p in rule.get("ports", [])}
+            if ports & web_ports:
+                assert rule.get("from") == [{"podSelector": {"matchLabels": {
+                    "app.kubernetes.io/name": "gateway", "app.kubernetes.io/component": "gateway"}}}]
