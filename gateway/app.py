@@ -68,6 +68,10 @@ class LimitedStream:
         return chunk
 
 
+def _has_dot_segment(path: str) -> bool:
+    return any(segment in (".", "..") for segment in path.split("/"))
+
+
 def create_app(config: dict | None = None) -> Flask:
     settings = Settings(config)
     configure_logging("gateway", settings.log_level)
@@ -170,7 +174,9 @@ def create_app(config: dict | None = None) -> Flask:
         if method == "OPTIONS":
             return _preflight()
         found = routing.match(full_path)
-        if found is None:
+        if found is None or _has_dot_segment(full_path):
+            # Dot segments would be resolved by urllib3 after routing ("/notifications/../internal/x"
+            # -> "/internal/x"): a path is forwarded only as the guard and scope checks saw it.
             raise NotFound(f"Cannot {method} {full_path}")
         rule = found.rule
         _check_body_size(full_path, method)
@@ -190,7 +196,18 @@ def create_app(config: dict | None = None) -> Flask:
             ip = client_ip()
             if settings.rate_limit_loopback or not is_loopback(ip):
                 _rate_limit(f"ip:{ip}:{full_path}", settings.rate_limit_ip_auth_per_min)
-        return _forward(rule.service, full_path, caller_token)
+        response = _forward(rule.service, full_path, caller_token)
+        if caller_token and rule.service == "identity" and method not in ("GET", "HEAD") and response.status_code < 400:
+            _forget_written(caller, full_path, method)
+        return response
+
+    def _forget_written(caller, path: str, method: str) -> None:
+        """Read-your-writes for the caller: their successful identity write invalidates what this
+        gateway cached about them now, not one event relay later (other users follow the events)."""
+        auth.forget_user(caller.user_id)
+        parts = path.strip("/").split("/")
+        if method == "DELETE" and len(parts) == 2 and parts[0] == "api-tokens":
+            auth.forget_token(parts[1])
 
     def _preflight():
         response = Response(status=204)

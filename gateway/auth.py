@@ -91,6 +91,15 @@ class Authenticator:
         self.principals.clear()
         self.pats.clear()
 
+    def forget_user(self, user_id: str) -> None:
+        """Drop one user's cached principals: their own write through this gateway just changed
+        them (accepted an invitation, changed their password…), and their next request must see
+        it at once rather than when identity's event arrives."""
+        self.principals.drop_where(lambda k, v: k[0] == user_id)
+
+    def forget_token(self, token_id: str) -> None:
+        self.pats.drop_where(lambda k, v: isinstance(v, dict) and v.get("tokenId") == token_id)
+
     # ---- the bearer token
     def authenticate(self, header: str | None) -> tuple[dict, dict | None]:
         """-> (claims {sub, pwv?}, pat info or None). Raises Unauthorized."""

@@ -95,3 +95,70 @@ def team(base: str, owner: Client, *, role="member", pilotage_role="viewer") -> 
     assert acc.status_code == 200, acc.text
     other.org, other.ws, other.W = owner.org, owner.ws, owner.W
     return other
+
+
+# ---- reaching behind the gateway (tests only): a service's database, the event bus
+
+def service_db(stack, service: str = "identity"):
+    """The service's own MongoDB database on the test stack (pymongo, tz-aware). To age a date on
+    the embedded stand-in use `$currentDate` (it stores a `$set` datetime as a string)."""
+    from pymongo import MongoClient
+
+    client = MongoClient(f"mongodb://127.0.0.1:{stack.infra.mongo_port}", tz_aware=True,
+                         serverSelectionTimeoutMS=5000)
+    return client[f"{stack.env.get('MONGO_DB_PREFIX', 'stellary_')}{service}"]
+
+
+class EventCapture:
+    """Collects the envelopes published on `subject` (core NATS subscription in a thread).
+
+        with EventCapture(stack, "identity.>") as events:
+            ...do something...
+            env = events.wait_for(lambda e: e["type"] == "identity.org.deleted")
+    """
+
+    def __init__(self, stack, subject: str = "identity.>"):
+        self.url = f"nats://127.0.0.1:{stack.infra.nats_port}"
+        self.subject = subject
+        self.events: list[dict] = []
+
+    def __enter__(self):
+        import asyncio
+        import json
+        import threading
+
+        import nats
+
+        ready = threading.Event()
+        self.loop = asyncio.new_event_loop()
+
+        async def start():
+            self.nc = await nats.connect(self.url)
+
+            async def on_msg(msg):
+                try:
+                    self.events.append(json.loads(msg.data))
+                except ValueError:
+                    pass
+
+            await self.nc.subscribe(self.subject, cb=on_msg)
+            await self.nc.flush()
+            ready.set()
+
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
+        assert ready.wait(10), "could not subscribe to NATS"
+        return self
+
+    def wait_for(self, predicate, timeout: float = 5.0):
+        return wait_until(lambda: next((e for e in list(self.events) if predicate(e)), None), timeout=timeout,
+                          message=f"no matching event on {self.subject}")
+
+    def __exit__(self, *exc):
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(self.nc.close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        return False

@@ -135,7 +135,8 @@ class IdentityService:
             if wait > 0:
                 retry = max(1, math.ceil(wait))
                 raise TooManyRequests("Too many failed login attempts; try again later",
-                                      headers={"Retry-After": str(retry)})
+                                      headers={"Retry-After": str(retry), "X-RateLimit-Remaining": "0",
+                                               "X-RateLimit-Reset": str(retry)})
 
     def _record_failure(self, email: str) -> None:
         doc = self.store.get_login_failures(email) or {"count": 0}

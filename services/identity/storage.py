@@ -4,10 +4,23 @@ from __future__ import annotations
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from libs.common.mongo import ensure_collections, now
+from libs.common.mongo import ensure_collections
 
 COLLECTIONS = ["users", "orgs", "org_members", "workspaces", "ws_members", "invitations", "api_tokens",
                "login_failures", "outbox", "processed_events", "dead_letters"]
+
+
+def _stamped(changes: dict, *stamp_fields: str) -> dict:
+    """An update setting `changes` and stamping `stamp_fields` with the server's current time.
+
+    `$currentDate` rather than `$set: {field: now()}`: the embedded stand-in (nx-27017 0.8.1)
+    stores a datetime given to `$set` as a string, which later breaks rendering and date
+    comparisons; `$currentDate` stores a real date on it and on MongoDB alike.
+    """
+    update: dict = {"$currentDate": {f: True for f in stamp_fields}}
+    if changes:
+        update["$set"] = changes
+    return update
 
 
 def _out(doc: dict | None) -> dict | None:
@@ -55,6 +68,18 @@ class IdentityStore:
             raise Duplicate(str(exc)) from exc
         return _out(doc)
 
+    def _update_unique(self, col, doc_id, update, session=None):
+        """Update a document that has unique fields (slugs) -> the new document, or Duplicate.
+
+        `update_one` then `find_one` rather than `find_one_and_update`: on the embedded stand-in
+        a `find_one_and_update` that breaks a unique index returns None instead of raising.
+        """
+        try:
+            col.update_one({"_id": doc_id}, update, session=session)
+        except DuplicateKeyError as exc:
+            raise Duplicate(str(exc)) from exc
+        return _out(col.find_one({"_id": doc_id}, session=session))
+
     # ---- users
     def insert_user(self, doc, session=None):
         return self._insert(self.users, doc, session)
@@ -69,7 +94,7 @@ class IdentityStore:
         return [_out(d) for d in self.users.find({"_id": {"$in": list(ids)}})]
 
     def update_user(self, user_id, changes, session=None, inc=None):
-        update = {"$set": changes | {"updatedAt": now()}}
+        update = _stamped(changes, "updatedAt")
         if inc:
             update["$inc"] = inc
         return _out(self.users.find_one_and_update({"_id": user_id}, update, return_document=ReturnDocument.AFTER,
@@ -99,11 +124,7 @@ class IdentityStore:
         return [_out(d) for d in self.orgs.find({"_id": {"$in": list(ids)}}).sort("createdAt", 1)]
 
     def update_org(self, org_id, changes, session=None):
-        try:
-            return _out(self.orgs.find_one_and_update({"_id": org_id}, {"$set": changes | {"updatedAt": now()}},
-                                                      return_document=ReturnDocument.AFTER, session=session))
-        except DuplicateKeyError as exc:
-            raise Duplicate(str(exc)) from exc
+        return self._update_unique(self.orgs, org_id, _stamped(changes, "updatedAt"), session)
 
     def delete_org_cascade(self, org_id, session=None):
         ws_ids = [w["_id"] for w in self.workspaces.find({"orgId": org_id}, {"_id": 1}, session=session)]
@@ -129,7 +150,7 @@ class IdentityStore:
 
     def set_org_member_role(self, org_id, user_id, role, session=None):
         return _out(self.org_members.find_one_and_update({"orgId": org_id, "userId": user_id},
-                                                         {"$set": {"role": role, "updatedAt": now()}},
+                                                         _stamped({"role": role}, "updatedAt"),
                                                          return_document=ReturnDocument.AFTER, session=session))
 
     def delete_org_member(self, org_id, user_id, session=None):
@@ -155,11 +176,7 @@ class IdentityStore:
         return _out(self.workspaces.find_one({"ownerId": user_id, "isPersonal": True}))
 
     def update_workspace(self, ws_id, changes, session=None):
-        try:
-            return _out(self.workspaces.find_one_and_update({"_id": ws_id}, {"$set": changes | {"updatedAt": now()}},
-                                                            return_document=ReturnDocument.AFTER, session=session))
-        except DuplicateKeyError as exc:
-            raise Duplicate(str(exc)) from exc
+        return self._update_unique(self.workspaces, ws_id, _stamped(changes, "updatedAt"), session)
 
     def delete_workspace_cascade(self, ws_id, session=None):
         self.invitations.delete_many({"workspaceId": ws_id}, session=session)
@@ -184,7 +201,7 @@ class IdentityStore:
 
     def update_ws_member(self, ws_id, user_id, changes, session=None):
         return _out(self.ws_members.find_one_and_update({"workspaceId": ws_id, "userId": user_id},
-                                                        {"$set": changes | {"updatedAt": now()}},
+                                                        _stamped(changes, "updatedAt"),
                                                         return_document=ReturnDocument.AFTER, session=session))
 
     def delete_ws_member(self, ws_id, user_id, session=None):
@@ -205,7 +222,7 @@ class IdentityStore:
 
     def mark_invitation_accepted(self, inv_id, user_id, session=None):
         res = self.invitations.update_one({"_id": inv_id, "acceptedAt": None},
-                                          {"$set": {"acceptedAt": now(), "acceptedBy": user_id}}, session=session)
+                                          _stamped({"acceptedBy": user_id}, "acceptedAt"), session=session)
         return res.modified_count == 1
 
     # ---- API tokens
@@ -222,7 +239,7 @@ class IdentityStore:
         return _out(self.tokens.find_one({"hash": token_hash}))
 
     def touch_token(self, token_id):
-        self.tokens.update_one({"_id": token_id}, {"$set": {"lastUsedAt": now()}})
+        self.tokens.update_one({"_id": token_id}, _stamped({}, "lastUsedAt"))
 
     def delete_token(self, token_id, session=None):
         return self.tokens.delete_one({"_id": token_id}, session=session).deleted_count
