@@ -30,6 +30,9 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
               "transfer-encoding", "upgrade", "host", "content-length", "authorization"}
+# The caller's trace headers are replaced by the gateway span's (two `traceparent`s would be joined
+# into one invalid value upstream and break the trace).
+TRACE_HEADERS = {"traceparent", "tracestate"}
 EXPOSED = "X-Request-Id, X-Next-Cursor, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Content-Disposition"
 
 
@@ -242,7 +245,7 @@ def create_app(config: dict | None = None) -> Flask:
         url = settings.service_urls[service] + path
         if request.query_string:
             url += "?" + request.query_string.decode("latin-1")
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() not in TRACE_HEADERS}
         headers.pop(CALLER_HEADER, None)
         headers["X-Request-Id"] = g.request_id
         headers["X-Forwarded-For"] = client_ip()

@@ -230,6 +230,7 @@ class Worker:
                                                   name=f"consume-{stream}"))
         if self.commands:
             await self.nc.subscribe(f"cmd.{self.service}.*", queue=self.service, cb=self._on_command)
+            await self.nc.flush()  # the server knows the subscription before start() returns
         for seconds, fn in self.periodic:
             self.tasks.append(asyncio.create_task(self._every(seconds, fn)))
         log.info("%s worker started (relay=%s, consumers=%d, commands=%s)", self.service,
