@@ -1,19 +1,36 @@
 """Attachments: bytes in the S3 bucket, metadata in the `attachments` collection.
 
-The seams the rest of boards uses (filled in by the attachments module):
-    setup(ctx)                 build the S3 object store into ctx.extras["objects"] (no network at import)
+The seams the rest of boards uses:
+    setup(ctx)                 build the S3 object store into ctx.extras["objects"] (no network at import;
+                               the bucket is created in the background) and the service into
+                               ctx.extras["attachments"]
     ensure_indexes(db)         collections and indexes of the attachments module
-    register_jobs(worker, ctx) periodic jobs in the boards worker (S3 deletions retried until done)
+    register_jobs(worker, ctx) the periodic job deleting queued S3 keys, retried until S3 accepts
+The boards core calls `service.schedule_deletions(db, ..., session=s)` when it deletes cards,
+a scope, a project, a workspace or an org.
 """
+from . import storage
+from .objects import ObjectStore
+from .service import AttachmentService, process_deletions, schedule_deletions  # noqa: F401
+
+DELETION_JOB_EVERY_S = 1.0
 
 
 def setup(ctx) -> None:
-    """Filled in by the attachments module."""
+    objects = ObjectStore.from_settings(ctx.settings).start()
+    ctx.extras["objects"] = objects
+    ctx.extras["attachments"] = AttachmentService(db=ctx.db, client=ctx.client, objects=objects,
+                                                  settings=ctx.settings)
 
 
 def ensure_indexes(db) -> None:
-    """Filled in by the attachments module."""
+    storage.ensure_indexes(db)
 
 
 def register_jobs(worker, ctx) -> None:
-    """Filled in by the attachments module."""
+    objects = ctx.extras["objects"]
+
+    def delete_queued_objects():
+        process_deletions(ctx.db, objects)
+
+    worker.every(DELETION_JOB_EVERY_S, delete_queued_objects)
