@@ -103,7 +103,7 @@ def test_compose_runs_web_and_worker_for_every_built_service():
         command = " ".join(web["command"])
         assert f"services.{name}.app:create_app()" in command
         assert f"0.0.0.0:{DEFAULT_PORTS[name]}" in command
-        assert web["healthcheck"]["test"], f"{name} has no healthcheck"
+        assert f"127.0.0.1:{DEFAULT_PORTS[name]}/ready" in " ".join(web["healthcheck"]["test"])
         if has_worker(name):
             worker = services.get(f"{name}-worker")
             assert worker, f"docker-compose.yml has no '{name}-worker' service"
