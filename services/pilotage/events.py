@@ -1,0 +1,68 @@
+"""What pilotage publishes (through its outbox) and what it handles.
+
+Published (stream PILOTAGE), the entity as the API renders it in `data`:
+    pilotage.mission.created|updated|deleted     {mission}            (+ {changes} on updated)
+    pilotage.priority.created|updated|deleted    {priority}           (+ {changes})
+    pilotage.todo.created|updated|deleted        {todo}               (+ {changes})
+    pilotage.decision.created|updated|deleted    {decision}           (+ {changes})
+    pilotage.doc.created|updated|deleted         {doc}                (+ {changes})
+    pilotage.action.proposed|reviewed|applied    {action}
+    pilotage.action.updated|deleted              {action}
+    pilotage.document.created|updated|deleted    {document}           (without `content`: it may be
+    pilotage.document.submitted|reviewed         {document}            large; GET it by id when needed)
+    pilotage.cycle.updated                       {cycle}
+`changes` = {field: {"before": …, "after": …}}.
+
+Example (`pilotage.mission.updated`):
+    {"id": "…", "type": "pilotage.mission.updated", "actor": {"userId": "…", "via": "user"},
+     "orgId": "…", "workspaceId": "…",
+     "data": {"mission": {"id": "…", "objective": "Implement billing module", "module": "billing",
+                          "status": "blocked", "blockedReason": "Waiting on API", …},
+              "changes": {"status": {"before": "in_progress", "after": "blocked"}, …}}}
+
+Handled (durable consumer "pilotage" on IDENTITY), idempotent:
+    identity.workspace.deleted {workspaceId, orgId}     -> delete the workspace's pilotage data
+    identity.org.deleted {orgId, slug, workspaceIds}    -> delete the org's pilotage data
+
+Commands answered (cmd.pilotage.<verb>, queue group "pilotage"):
+    get_state       {workspaceId, role?, profile?, intent?, detailLevel?}  -> the state (as GET …/pilotage/state)
+    propose_action  {workspaceId, orgId, actionType, explanation, payload?, actor}  -> the action
+"""
+from __future__ import annotations
+
+import logging
+
+from libs.common.bus import Outbox, event
+
+log = logging.getLogger(__name__)
+
+IDENTITY_SUBJECTS = ["identity.workspace.deleted", "identity.org.deleted"]
+
+
+def publish(outbox: Outbox, subject: str, data: dict, *, caller=None, actor=None, org_id=None,
+            workspace_id=None, session=None) -> None:
+    outbox.add(event(subject, data, caller=caller, actor=actor, org_id=org_id, workspace_id=workspace_id),
+               session=session)
+
+
+def changes_between(before: dict, after: dict, fields) -> dict:
+    return {f: {"before": before.get(f), "after": after.get(f)} for f in fields if before.get(f) != after.get(f)}
+
+
+def register(worker, service) -> None:
+    """Every subscription and command of the pilotage worker, in one place."""
+
+    def on_identity(envelope: dict) -> None:
+        data = envelope.get("data") or {}
+        if envelope["type"] == "identity.workspace.deleted":
+            counts = service.store.delete_workspace(data["workspaceId"])
+            log.info("workspace %s deleted: removed %s", data["workspaceId"], counts)
+        elif envelope["type"] == "identity.org.deleted":
+            counts = service.store.delete_org(data["orgId"], data.get("workspaceIds") or [])
+            log.info("org %s deleted: removed %s", data["orgId"], counts)
+
+    worker.consume("IDENTITY", on_identity, subjects=IDENTITY_SUBJECTS)
+    worker.command("get_state", lambda p: service.state_for(
+        workspace_id=p["workspaceId"], role=p.get("role"), profile=p.get("profile"), intent=p.get("intent"),
+        detail_level=p.get("detailLevel")))
+    worker.command("propose_action", service.propose_from_command)

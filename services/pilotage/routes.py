@@ -1,0 +1,185 @@
+"""Pilotage's HTTP endpoints: thin handlers — check the path's workspace, call the service, return.
+
+Reads need any workspace membership (pilotage `viewer` and up); pilotage writes need `reviewer`
+or `owner`; documents are written by any member and reviewed by `reviewer`/`owner`.
+"""
+from flask import current_app, jsonify
+
+from libs.common.context import workspace_caller
+from libs.common.web import Api
+
+from . import schemas as s
+
+api = Api("pilotage")
+W = "/orgs/<org>/workspaces/<ws>"
+P = W + "/pilotage"
+
+
+def svc():
+    return current_app.extensions["pilotage"]
+
+
+def docs():
+    return current_app.extensions["pilotage.documents"]
+
+
+def page(rows, next_cursor):
+    """A list response; `X-Next-Cursor` when more remain."""
+    response = jsonify(rows)
+    if next_cursor:
+        response.headers["X-Next-Cursor"] = next_cursor
+    return response
+
+
+# ---------------------------------------------------------------- state
+@api.route(P + "/state", "GET", query=s.StateQuery,
+           summary="The workspace's pilotage state (profile pilotage|execution|revue, intent "
+                   "weekly_review|daily_execution|sprint_planning|context_only, detailLevel minimal|standard|detailed)")
+def get_state(org, ws, query):
+    return svc().state(caller=workspace_caller(org, ws), profile=query["profile"], intent=query["intent"],
+                       detail_level=query["detailLevel"])
+
+
+@api.route(P + "/state", "PATCH", body=s.StatePatch,
+           summary="Set the workspace's current cycle label (cycle 1-50 chars; pilotage owner); returns the state")
+def patch_state(org, ws, body):
+    return svc().set_cycle(caller=workspace_caller(org, ws), cycle=body["cycle"])
+
+
+# ---------------------------------------------------------------- the five simple collections
+def _crud(path: str, name: str, label: str, body_in, body_patch, list_query, limits: str, paged: bool = False):
+    """GET (list) / POST on `path`, GET / PATCH / DELETE on `path/<id>` for one collection."""
+
+    def create(org, ws, body):
+        return svc().create(name, caller=workspace_caller(org, ws), data=body)
+
+    def list_(org, ws, query):
+        filters = {k: v for k, v in query.items() if k not in ("limit", "cursor")}
+        rows, cursor = svc().list(name, caller=workspace_caller(org, ws), filters=filters,
+                                  limit=query.get("limit"), cursor=query.get("cursor"))
+        return page(rows, cursor)
+
+    def get(org, ws, id):
+        return svc().get(name, caller=workspace_caller(org, ws), entity_id=id)
+
+    def update(org, ws, id, body):
+        return svc().update(name, caller=workspace_caller(org, ws), entity_id=id, data=body)
+
+    def delete(org, ws, id):
+        return svc().delete(name, caller=workspace_caller(org, ws), entity_id=id)
+
+    for fn in (create, list_, get, update, delete):
+        fn.__name__ = f"{fn.__name__.rstrip('_')}_{name}"
+    api.route(path, "POST", body=body_in, status=201,
+              summary=f"Create a {label} ({limits}; pilotage reviewer/owner)")(create)
+    paging = "; limit 1-500 + cursor, X-Next-Cursor when more remain" if paged else ""
+    api.route(path, "GET", query=list_query, summary=f"List {label}s in creation order{paging}")(list_)
+    api.route(path + "/<id>", "GET", summary=f"One {label}")(get)
+    api.route(path + "/<id>", "PATCH", body=body_patch,
+              summary=f"Change a {label} ({limits}; pilotage reviewer/owner)")(update)
+    api.route(path + "/<id>", "DELETE", summary=f"Delete a {label} (pilotage reviewer/owner)")(delete)
+
+
+_crud(P + "/missions", "missions", "mission", s.MissionIn, s.MissionPatch, s.MissionQuery,
+      "objective 1-500, module ≤100, status to_launch|in_progress|blocked|done, blockedReason ≤200 "
+      "required when blocked", paged=True)
+_crud(P + "/priorities", "priorities", "priority", s.PriorityIn, s.PriorityPatch, s.PriorityQuery,
+      "label 1-300, module ≤100, active bool, order ≥0")
+_crud(P + "/todos", "todos", "todo", s.TodoIn, s.TodoPatch, s.TodoQuery,
+      "label 1-300, status todo|in_progress|blocked|done, missionId/priorityId of this workspace")
+_crud(P + "/decisions", "decisions", "decision", s.DecisionIn, s.DecisionPatch, s.DecisionQuery,
+      "title 1-200, impact ≤2000, missionId of this workspace")
+_crud(P + "/docs", "docs", "active doc", s.DocIn, s.DocPatch, s.DocQuery,
+      "title 1-200, owner ≤100, sourceType product|tech|sprint|ops")
+
+
+# ---------------------------------------------------------------- proposed actions
+@api.route(P + "/actions/propose", "POST", body=s.ActionIn, status=201,
+           summary="Propose an action for human review (actionType 1-100, explanation 1-500, payload ≤16 KB; "
+                   "pilotage reviewer/owner)")
+def propose_action(org, ws, body):
+    return svc().propose(caller=workspace_caller(org, ws), data=body)
+
+
+@api.route(P + "/actions", "GET", query=s.ActionQuery,
+           summary="List proposed actions in creation order, optionally by status suggested|approved|rejected|applied")
+def list_actions(org, ws, query):
+    rows, _ = svc().list("actions", caller=workspace_caller(org, ws), filters={"status": query["status"]})
+    return rows
+
+
+@api.route(P + "/actions/<id>", "GET", summary="One proposed action")
+def get_action(org, ws, id):
+    return svc().get("actions", caller=workspace_caller(org, ws), entity_id=id)
+
+
+@api.route(P + "/actions/<id>", "PATCH", body=s.ActionIn, partial=True,
+           summary="Edit a suggested action (actionType, explanation, payload; 409 once reviewed)")
+def update_action(org, ws, id, body):
+    return svc().update("actions", caller=workspace_caller(org, ws), entity_id=id, data=body)
+
+
+@api.route(P + "/actions/<id>", "DELETE", summary="Delete a proposed action (pilotage reviewer/owner)")
+def delete_action(org, ws, id):
+    return svc().delete("actions", caller=workspace_caller(org, ws), entity_id=id)
+
+
+@api.route(P + "/actions/<id>/review", "POST", body=s.ActionReview,
+           summary="Approve or reject a suggested action (approved bool, reason ≤200; 409 unless suggested)")
+def review_action(org, ws, id, body):
+    return svc().review(caller=workspace_caller(org, ws), action_id=id, approved=body["approved"],
+                        reason=body["reason"])
+
+
+@api.route(P + "/actions/<id>/apply", "POST",
+           summary="Apply an approved action through the owning service (409 unless approved or unknown "
+                   "actionType; the owner's error is returned and recorded in `error`)")
+def apply_action(org, ws, id):
+    return svc().apply(caller=workspace_caller(org, ws), action_id=id)
+
+
+# ---------------------------------------------------------------- documents
+@api.route(W + "/documents", "POST", body=s.DocumentIn, status=201, tags=["documents"],
+           summary="Create a document (title 1-200, docType document|spec|brief|adr|note|reference|template|"
+                   "spreadsheet, content TipTap JSON ≤512 KB, parentId, contextType/contextId)")
+def create_document(org, ws, body):
+    return docs().create(caller=workspace_caller(org, ws), data=body)
+
+
+@api.route(W + "/documents", "GET", query=s.DocumentQuery, tags=["documents"],
+           summary="List documents without content (filters docType, status, contextType, contextId, "
+                   "parentId=<id>|root, q = title search; limit 1-500 + cursor, X-Next-Cursor)")
+def list_documents(org, ws, query):
+    rows, cursor = docs().list(caller=workspace_caller(org, ws), query=query)
+    return page(rows, cursor)
+
+
+@api.route(W + "/documents/<document_id>", "GET", tags=["documents"], summary="A document with its content")
+def get_document(org, ws, document_id):
+    return docs().get(caller=workspace_caller(org, ws), document_id=document_id)
+
+
+@api.route(W + "/documents/<document_id>", "PATCH", body=s.DocumentPatch, tags=["documents"],
+           summary="Change a document's title, content, type, parent or context")
+def update_document(org, ws, document_id, body):
+    return docs().update(caller=workspace_caller(org, ws), document_id=document_id, data=body)
+
+
+@api.route(W + "/documents/<document_id>", "DELETE", tags=["documents"],
+           summary="Delete a document (409 while it has child documents)")
+def delete_document(org, ws, document_id):
+    return docs().delete(caller=workspace_caller(org, ws), document_id=document_id)
+
+
+@api.route(W + "/documents/<document_id>/submit-review", "POST", tags=["documents"],
+           summary="Submit a draft (or changes_requested) document for review (409 otherwise)")
+def submit_document(org, ws, document_id):
+    return docs().submit_review(caller=workspace_caller(org, ws), document_id=document_id)
+
+
+@api.route(W + "/documents/<document_id>/review", "POST", body=s.DocumentReview, tags=["documents"],
+           summary="Review a pending document: status approved|changes_requested, notes ≤2000 "
+                   "(pilotage reviewer/owner; 409 unless pending_review)")
+def review_document(org, ws, document_id, body):
+    return docs().review(caller=workspace_caller(org, ws), document_id=document_id, status=body["status"],
+                         notes=body["notes"])
