@@ -9,12 +9,15 @@ from . import attachments, storage
 from . import routes  # noqa: F401 - registers every endpoint on `api`
 from .api import api
 from .context import Boards
+from .service import BoardsService
 from .settings import Settings
+from .storage import BoardsStore
 
 
 def build_context(settings: Settings, client, name: str) -> Boards:
     db = client[settings.mongo_db]
     ctx = Boards(settings=settings, client=client, db=db, outbox=Outbox(db), bus=SyncNats(settings.nats_url, name))
+    ctx.extras["service"] = BoardsService(store=BoardsStore(db), outbox=ctx.outbox, client=client, bus=ctx.bus, db=db)
     attachments.setup(ctx)
     return ctx
 
@@ -23,6 +26,7 @@ def ensure_indexes(ctx: Boards) -> None:
     storage.ensure_indexes(ctx.db)
     attachments.ensure_indexes(ctx.db)
     ctx.outbox.ensure_indexes()
+    ctx.extras["ready"] = True
 
 
 def create_app(config: dict | None = None):
@@ -37,6 +41,7 @@ def create_app(config: dict | None = None):
         try:
             client.admin.command("ping")
             checks["mongo"] = True
+            checks["schema"] = bool(ctx.extras.get("ready"))   # collections exist before any transaction
         except Exception:  # noqa: BLE001 - health reports, never raises
             checks["mongo"] = False
         objects = ctx.extras.get("objects")

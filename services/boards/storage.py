@@ -1,5 +1,436 @@
-"""Boards' collections and indexes (filled in by the boards core)."""
+"""The only module of the boards core that speaks pymongo. Documents in, plain dicts (with `id`) out.
+
+Every read is scoped by `workspaceId` (tenant isolation): an id from another workspace finds nothing.
+Ids are 24-hex strings, `_id` included (see DESIGN.md on the embedded MongoDB stand-in).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from libs.common.mongo import ensure_collections
+
+COLLECTIONS = ["projects", "columns", "cards", "comments", "labels", "custom_fields", "relations", "scopes",
+               "outbox", "processed_events", "dead_letters"]
+# every collection holding one workspace's data: what an org / workspace / project deletion clears
+TENANT_COLLECTIONS = ["projects", "columns", "cards", "comments", "labels", "custom_fields", "relations", "scopes"]
+PROJECT_CHILDREN = ["columns", "cards", "comments", "labels", "custom_fields", "relations", "scopes"]
+
+
+DATE_KEYS = ("createdAt", "updatedAt", "startDate", "dueDate")
+
+
+def _date(value):
+    """The embedded stand-in stores a datetime given to a top-level `$set` as text
+    ('2026-01-02 03:04:05.123000'); read it back as the aware datetime it was."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _out(doc: dict | None) -> dict | None:
+    if doc is None:
+        return None
+    doc = dict(doc)
+    doc["id"] = doc.pop("_id")
+    for key in DATE_KEYS:
+        if key in doc:
+            doc[key] = _date(doc[key])
+    return doc
+
+
+def _in(doc: dict) -> dict:
+    doc = dict(doc)
+    if "id" in doc:
+        doc["_id"] = doc.pop("id")
+    return doc
+
+
+def _next_order(col, query, session=None) -> int:
+    """max(order) + 1 = the size of a dense sequence. (`count_documents` is an aggregate, which the
+    embedded stand-in cannot run inside a transaction.)"""
+    last = list(col.find(query, {"order": 1}, session=session).sort("order", -1).limit(1))
+    return last[0]["order"] + 1 if last else 0
+
+
+class Duplicate(Exception):
+    """A unique index refused the write."""
 
 
 def ensure_indexes(db) -> None:
     """Create collections and indexes at start-up (a transaction cannot create a collection)."""
+    ensure_collections(db, COLLECTIONS)
+    db["projects"].create_index([("workspaceId", ASCENDING), ("createdAt", ASCENDING)])
+    db["projects"].create_index("orgId")
+    db["projects"].create_index("members.userId")
+    db["columns"].create_index([("projectId", ASCENDING), ("scopeId", ASCENDING), ("order", ASCENDING)])
+    db["columns"].create_index("workspaceId")
+    db["cards"].create_index([("columnId", ASCENDING), ("order", ASCENDING)])
+    db["cards"].create_index([("projectId", ASCENDING), ("order", ASCENDING)])
+    db["cards"].create_index([("workspaceId", ASCENDING), ("assigneeId", ASCENDING)])
+    db["cards"].create_index("orgId")
+    db["comments"].create_index([("cardId", ASCENDING), ("createdAt", ASCENDING)])
+    db["comments"].create_index("projectId")
+    db["comments"].create_index("workspaceId")
+    db["labels"].create_index([("projectId", ASCENDING), ("name", ASCENDING)], unique=True)
+    db["labels"].create_index("workspaceId")
+    db["custom_fields"].create_index("projectId")
+    db["custom_fields"].create_index("workspaceId")
+    db["relations"].create_index([("projectId", ASCENDING), ("sourceCardId", ASCENDING),
+                                  ("targetCardId", ASCENDING), ("type", ASCENDING)], unique=True)
+    db["relations"].create_index("targetCardId")
+    db["relations"].create_index("workspaceId")
+    db["scopes"].create_index([("projectId", ASCENDING), ("order", ASCENDING)])
+    db["scopes"].create_index("workspaceId")
+
+
+class BoardsStore:
+    def __init__(self, db):
+        self.db = db
+        self.projects = db["projects"]
+        self.columns = db["columns"]
+        self.cards = db["cards"]
+        self.comments = db["comments"]
+        self.labels = db["labels"]
+        self.fields = db["custom_fields"]
+        self.relations = db["relations"]
+        self.scopes = db["scopes"]
+
+    @staticmethod
+    def _insert(col, doc, session=None):
+        doc = _in(doc)
+        try:
+            col.insert_one(doc, session=session)
+        except DuplicateKeyError as exc:
+            raise Duplicate(str(exc)) from exc
+        return _out(doc)
+
+    @staticmethod
+    def _insert_many(col, docs, session=None):
+        docs = [_in(d) for d in docs]
+        if docs:
+            col.insert_many(docs, session=session)
+        return [_out(d) for d in docs]
+
+    @staticmethod
+    def _update(col, query, update, session=None):
+        try:
+            return _out(col.find_one_and_update(query, update, return_document=ReturnDocument.AFTER,
+                                                session=session))
+        except DuplicateKeyError as exc:
+            raise Duplicate(str(exc)) from exc
+
+    # ------------------------------------------------------------------ projects
+    def insert_project(self, doc, session=None):
+        return self._insert(self.projects, doc, session)
+
+    def get_project(self, ws_id, project_id, session=None):
+        return _out(self.projects.find_one({"_id": project_id, "workspaceId": ws_id}, session=session))
+
+    def list_projects(self, ws_id):
+        return [_out(d) for d in self.projects.find({"workspaceId": ws_id}).sort([("createdAt", 1), ("_id", 1)])]
+
+    def update_project(self, ws_id, project_id, changes, session=None):
+        return self._update(self.projects, {"_id": project_id, "workspaceId": ws_id}, {"$set": changes}, session)
+
+    def add_project_member(self, ws_id, project_id, member, updated_at, session=None) -> bool:
+        # read-then-$set: the embedded stand-in mangles `$push` of a sub-document (it stores the array's
+        # elements as JSON text) and `$ne` on an array path; both are fine on MongoDB, this is too
+        doc = self.projects.find_one({"_id": project_id, "workspaceId": ws_id}, {"members": 1}, session=session)
+        members = list((doc or {}).get("members") or [])
+        if doc is None or any(m["userId"] == member["userId"] for m in members):
+            return False
+        self.projects.update_one({"_id": project_id, "workspaceId": ws_id},
+                                 {"$set": {"members": members + [member], "updatedAt": updated_at}}, session=session)
+        return True
+
+    def remove_project_member(self, ws_id, project_id, user_id, updated_at, session=None) -> bool:
+        res = self.projects.update_one({"_id": project_id, "workspaceId": ws_id, "members.userId": user_id},
+                                       {"$pull": {"members": {"userId": user_id}}, "$set": {"updatedAt": updated_at}},
+                                       session=session)
+        return res.modified_count == 1
+
+    def projects_with_member(self, ws_id, user_id, session=None):
+        return [_out(d) for d in self.projects.find({"workspaceId": ws_id, "members.userId": user_id},
+                                                   session=session)]
+
+    def delete_project_cascade(self, ws_id, project_id, session=None) -> None:
+        for name in PROJECT_CHILDREN:
+            self.db[name].delete_many({"projectId": project_id, "workspaceId": ws_id}, session=session)
+        self.projects.delete_one({"_id": project_id, "workspaceId": ws_id}, session=session)
+
+    def delete_tenant(self, *, workspace_id=None, org_id=None, session=None) -> None:
+        query = {"workspaceId": workspace_id} if workspace_id else {"orgId": org_id}
+        for name in TENANT_COLLECTIONS:
+            self.db[name].delete_many(query, session=session)
+
+    # ------------------------------------------------------------------ columns
+    def insert_column(self, doc, session=None):
+        return self._insert(self.columns, doc, session)
+
+    def insert_columns(self, docs, session=None):
+        return self._insert_many(self.columns, docs, session)
+
+    def get_column(self, ws_id, project_id, column_id, session=None):
+        return _out(self.columns.find_one({"_id": column_id, "projectId": project_id, "workspaceId": ws_id},
+                                          session=session))
+
+    def list_columns(self, ws_id, project_id, *, scope=..., session=None):
+        """`scope`: ... = every column of the project, None = the main board, an id = that scope."""
+        query = {"projectId": project_id, "workspaceId": ws_id}
+        if scope is not ...:
+            query["scopeId"] = scope
+        docs = self.columns.find(query, session=session).sort([("order", 1), ("createdAt", 1)])
+        return [_out(d) for d in docs]
+
+    def columns_of_workspace(self, ws_id, project_ids=None):
+        query = {"workspaceId": ws_id}
+        if project_ids is not None:
+            query["projectId"] = {"$in": list(project_ids)}
+        return [_out(d) for d in self.columns.find(query, {"projectId": 1, "scopeId": 1, "order": 1, "name": 1})]
+
+    def count_columns(self, project_id, scope_id, session=None) -> int:
+        return _next_order(self.columns, {"projectId": project_id, "scopeId": scope_id}, session)
+
+    def shift_columns(self, project_id, scope_id, *, start, end=None, delta, session=None) -> None:
+        """$inc `order` by `delta` on the columns whose order is in [start, end)."""
+        order = {"$gte": start}
+        if end is not None:
+            order["$lt"] = end
+        self.columns.update_many({"projectId": project_id, "scopeId": scope_id, "order": order},
+                                 {"$inc": {"order": delta}}, session=session)
+
+    def update_column(self, ws_id, column_id, changes, session=None):
+        return self._update(self.columns, {"_id": column_id, "workspaceId": ws_id}, {"$set": changes}, session)
+
+    def delete_column(self, ws_id, column_id, session=None) -> None:
+        self.columns.delete_one({"_id": column_id, "workspaceId": ws_id}, session=session)
+
+    # ------------------------------------------------------------------ cards
+    def insert_card(self, doc, session=None):
+        return self._insert(self.cards, doc, session)
+
+    def insert_cards(self, docs, session=None):
+        return self._insert_many(self.cards, docs, session)
+
+    def get_card(self, ws_id, card_id, project_id=None, session=None):
+        query = {"_id": card_id, "workspaceId": ws_id}
+        if project_id is not None:
+            query["projectId"] = project_id
+        return _out(self.cards.find_one(query, session=session))
+
+    def cards_by_ids(self, ws_id, card_ids, project_id=None, session=None):
+        query = {"_id": {"$in": list(card_ids)}, "workspaceId": ws_id}
+        if project_id is not None:
+            query["projectId"] = project_id
+        return [_out(d) for d in self.cards.find(query, session=session)]
+
+    def list_cards(self, ws_id, project_id, *, archived="false", scope=..., column_id=None, skip=0, limit=None,
+                   session=None):
+        query = {"projectId": project_id, "workspaceId": ws_id}
+        if archived == "true":
+            query["archived"] = True
+        elif archived == "false":
+            query["archived"] = False
+        if scope is not ...:
+            query["scopeId"] = scope
+        if column_id is not None:
+            query["columnId"] = column_id
+        cursor = self.cards.find(query, session=session).sort([("order", 1), ("createdAt", 1), ("_id", 1)])
+        if skip:
+            cursor = cursor.skip(skip)
+        if limit:
+            cursor = cursor.limit(limit)
+        return [_out(d) for d in cursor]
+
+    def card_ids(self, query, session=None) -> list[str]:
+        return [d["_id"] for d in self.cards.find(query, {"_id": 1}, session=session)]
+
+    def cards_for_summary(self, ws_id, project_ids=None):
+        query = {"workspaceId": ws_id, "archived": False}
+        if project_ids is not None:
+            query["projectId"] = {"$in": list(project_ids)}
+        fields = {"projectId": 1, "columnId": 1, "priority": 1, "dueDate": 1, "updatedAt": 1}
+        return [_out(d) for d in self.cards.find(query, fields)]
+
+    def column_size(self, column_id, session=None) -> int:
+        return _next_order(self.cards, {"columnId": column_id}, session)
+
+    def shift_cards(self, column_id, *, start, end=None, delta, session=None) -> None:
+        """$inc `order` by `delta` on the cards of a column whose order is in [start, end)."""
+        order = {"$gte": start}
+        if end is not None:
+            order["$lt"] = end
+        self.cards.update_many({"columnId": column_id, "order": order}, {"$inc": {"order": delta}}, session=session)
+
+    def update_card(self, ws_id, card_id, *, set_=None, unset=None, inc=None, add=None, pull=None, session=None):
+        update = {}
+        if set_:
+            update["$set"] = set_
+        if unset:
+            update["$unset"] = {k: "" for k in unset}
+        if inc:
+            update["$inc"] = inc
+        if add:
+            update["$addToSet"] = add
+        if pull:
+            update["$pull"] = pull
+        return self._update(self.cards, {"_id": card_id, "workspaceId": ws_id}, update, session)
+
+    def update_cards(self, query, update, session=None) -> int:
+        return self.cards.update_many(query, update, session=session).modified_count
+
+    def delete_cards(self, ws_id, card_ids, session=None) -> None:
+        ids = list(card_ids)
+        if not ids:
+            return
+        self.cards.delete_many({"_id": {"$in": ids}, "workspaceId": ws_id}, session=session)
+        self.comments.delete_many({"cardId": {"$in": ids}, "workspaceId": ws_id}, session=session)
+        self.relations.delete_many({"workspaceId": ws_id, "$or": [{"sourceCardId": {"$in": ids}},
+                                                                  {"targetCardId": {"$in": ids}}]},
+                                   session=session)
+
+    def cards_with_field(self, project_id, field_id):
+        key = f"customFields.{field_id}"
+        return [_out(d) for d in self.cards.find({"projectId": project_id, key: {"$exists": True}},
+                                                 {"_id": 1, "customFields": 1})]
+
+    # ------------------------------------------------------------------ comments
+    def insert_comment(self, doc, session=None):
+        return self._insert(self.comments, doc, session)
+
+    def get_comment(self, ws_id, card_id, comment_id, session=None):
+        return _out(self.comments.find_one({"_id": comment_id, "cardId": card_id, "workspaceId": ws_id},
+                                           session=session))
+
+    def list_comments(self, ws_id, card_id, *, skip=0, limit=None):
+        cursor = self.comments.find({"cardId": card_id, "workspaceId": ws_id}).sort([("createdAt", 1), ("_id", 1)])
+        if skip:
+            cursor = cursor.skip(skip)
+        if limit:
+            cursor = cursor.limit(limit)
+        return [_out(d) for d in cursor]
+
+    def delete_comment(self, ws_id, comment_id, session=None) -> int:
+        return self.comments.delete_one({"_id": comment_id, "workspaceId": ws_id}, session=session).deleted_count
+
+    # ------------------------------------------------------------------ labels
+    def insert_label(self, doc, session=None):
+        return self._insert(self.labels, doc, session)
+
+    def insert_labels(self, docs, session=None):
+        return self._insert_many(self.labels, docs, session)
+
+    def get_label(self, ws_id, project_id, label_id):
+        return _out(self.labels.find_one({"_id": label_id, "projectId": project_id, "workspaceId": ws_id}))
+
+    def label_by_name(self, project_id, name):
+        return _out(self.labels.find_one({"projectId": project_id, "name": name}))
+
+    def list_labels(self, ws_id, project_id, session=None):
+        return [_out(d) for d in self.labels.find({"projectId": project_id, "workspaceId": ws_id},
+                                                  session=session).sort([("createdAt", 1), ("_id", 1)])]
+
+    def update_label(self, ws_id, label_id, changes, session=None):
+        return self._update(self.labels, {"_id": label_id, "workspaceId": ws_id}, {"$set": changes}, session)
+
+    def delete_label(self, ws_id, project_id, label_id, session=None) -> None:
+        self.labels.delete_one({"_id": label_id, "workspaceId": ws_id}, session=session)
+        self.cards.update_many({"projectId": project_id, "labelIds": label_id},
+                               {"$pull": {"labelIds": label_id}}, session=session)
+
+    # ------------------------------------------------------------------ custom fields
+    def insert_field(self, doc, session=None):
+        return self._insert(self.fields, doc, session)
+
+    def insert_fields(self, docs, session=None):
+        return self._insert_many(self.fields, docs, session)
+
+    def get_field(self, ws_id, project_id, field_id):
+        return _out(self.fields.find_one({"_id": field_id, "projectId": project_id, "workspaceId": ws_id}))
+
+    def list_fields(self, ws_id, project_id, session=None):
+        return [_out(d) for d in self.fields.find({"projectId": project_id, "workspaceId": ws_id},
+                                                  session=session).sort([("createdAt", 1), ("_id", 1)])]
+
+    def update_field(self, ws_id, field_id, changes, session=None):
+        return self._update(self.fields, {"_id": field_id, "workspaceId": ws_id}, {"$set": changes}, session)
+
+    def unset_field_values(self, project_id, field_id, card_ids=None, session=None) -> None:
+        key = f"customFields.{field_id}"
+        query = {"projectId": project_id, key: {"$exists": True}}
+        if card_ids is not None:
+            query["_id"] = {"$in": list(card_ids)}
+        self.cards.update_many(query, {"$unset": {key: ""}}, session=session)
+
+    def delete_field(self, ws_id, project_id, field_id, session=None) -> None:
+        self.fields.delete_one({"_id": field_id, "workspaceId": ws_id}, session=session)
+        self.unset_field_values(project_id, field_id, session=session)
+
+    # ------------------------------------------------------------------ relations
+    def insert_relation(self, doc, session=None):
+        return self._insert(self.relations, doc, session)
+
+    def insert_relations(self, docs, session=None):
+        return self._insert_many(self.relations, docs, session)
+
+    def find_relation(self, project_id, source_id, target_id, rel_type):
+        return _out(self.relations.find_one({"projectId": project_id, "sourceCardId": source_id,
+                                             "targetCardId": target_id, "type": rel_type}))
+
+    def get_relation(self, ws_id, project_id, relation_id):
+        return _out(self.relations.find_one({"_id": relation_id, "projectId": project_id, "workspaceId": ws_id}))
+
+    def relations_of_card(self, ws_id, card_id):
+        docs = self.relations.find({"workspaceId": ws_id, "$or": [{"sourceCardId": card_id},
+                                                                  {"targetCardId": card_id}]})
+        return [_out(d) for d in docs.sort([("createdAt", 1), ("_id", 1)])]
+
+    def relations_of_project(self, ws_id, project_id, rel_type=None, session=None):
+        query = {"projectId": project_id, "workspaceId": ws_id}
+        if rel_type:
+            query["type"] = rel_type
+        return [_out(d) for d in self.relations.find(query, session=session).sort([("createdAt", 1), ("_id", 1)])]
+
+    def delete_relation(self, ws_id, relation_id, session=None) -> None:
+        self.relations.delete_one({"_id": relation_id, "workspaceId": ws_id}, session=session)
+
+    # ------------------------------------------------------------------ scopes
+    def insert_scope(self, doc, session=None):
+        return self._insert(self.scopes, doc, session)
+
+    def insert_scopes(self, docs, session=None):
+        return self._insert_many(self.scopes, docs, session)
+
+    def get_scope(self, ws_id, project_id, scope_id, session=None):
+        return _out(self.scopes.find_one({"_id": scope_id, "projectId": project_id, "workspaceId": ws_id},
+                                         session=session))
+
+    def list_scopes(self, ws_id, project_id, session=None):
+        return [_out(d) for d in self.scopes.find({"projectId": project_id, "workspaceId": ws_id},
+                                                  session=session).sort([("order", 1), ("createdAt", 1)])]
+
+    def count_scopes(self, project_id, session=None) -> int:
+        return _next_order(self.scopes, {"projectId": project_id}, session)
+
+    def shift_scopes(self, project_id, *, start, end=None, delta, session=None) -> None:
+        order = {"$gte": start}
+        if end is not None:
+            order["$lt"] = end
+        self.scopes.update_many({"projectId": project_id, "order": order}, {"$inc": {"order": delta}},
+                                session=session)
+
+    def update_scope(self, ws_id, scope_id, changes, session=None):
+        return self._update(self.scopes, {"_id": scope_id, "workspaceId": ws_id}, {"$set": changes}, session)
+
+    def delete_scope_cascade(self, ws_id, project_id, scope_id, card_ids, session=None) -> None:
+        self.delete_cards(ws_id, card_ids, session=session)
+        self.columns.delete_many({"projectId": project_id, "scopeId": scope_id, "workspaceId": ws_id},
+                                 session=session)
+        self.scopes.delete_one({"_id": scope_id, "workspaceId": ws_id}, session=session)

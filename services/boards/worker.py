@@ -5,7 +5,7 @@ from libs.common.logs import configure_logging
 from libs.common.mongo import connect, ensure_in_background
 from libs.common.telemetry import setup_telemetry
 
-from . import attachments
+from . import attachments, events
 from .app import build_context, ensure_indexes
 from .settings import Settings
 
@@ -16,11 +16,7 @@ def build_worker(config: dict | None = None) -> Worker:
     ctx = build_context(settings, client, "boards-worker")
     ensure_in_background(lambda: ensure_indexes(ctx), "boards-worker")
     worker = Worker("boards", settings, ctx.db)
-    try:
-        from . import events
-        events.register(worker, ctx)
-    except ImportError:  # the boards core declares its subscriptions in events.py
-        pass
+    events.register(worker, ctx)
     attachments.register_jobs(worker, ctx)
     return worker
 

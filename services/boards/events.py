@@ -1,0 +1,138 @@
+"""What the boards worker listens to and answers — every subscription of boards is declared here.
+
+Consumed (stream IDENTITY, durable consumer "boards"; handlers are idempotent):
+    identity.org.deleted        {orgId, slug, workspaceIds}  -> every boards record of the org is deleted
+    identity.workspace.deleted  {workspaceId, orgId}         -> every boards record of the workspace is deleted
+    identity.member.removed     {workspaceId, orgId, userId} -> unassigned from the workspace's cards,
+                                                                dropped from its projects' members
+    (attachments of deleted cards go to `attachments.service.schedule_deletions` in the same transaction)
+
+Commands (cmd.boards.<verb>, queue group "boards"; every payload carries `workspaceId`, an id of another
+workspace answers 404; `actor` = {userId, via} is the actor of the activity events they cause):
+    get_card                 {workspaceId, cardId}                                   -> card
+    get_cards                {workspaceId, cardIds}                                  -> [card] (unknown ids omitted)
+    create_card              {workspaceId, projectId, columnId | columnName, title, description?, priority?,
+                              startDate?, dueDate?, assigneeId?, actor}              -> card
+    update_card              {workspaceId, cardId, changes: {...as PATCH card}, actor} -> card
+    move_card                {workspaceId, cardId, targetColumn: id | name, order?, actor} -> card
+    create_project_from_plan {workspaceId, orgId, name, description?,
+                              phases: [{name, deliverables: [{title, description?}]}], actor}
+                                                                                     -> project (with columns)
+    project_summaries        {workspaceId}                                           -> portfolio rows
+
+Published (through the outbox, see activity.py and docs/CONTRACTS.md): boards.card.created|updated|moved|
+archived|deleted|assigned, boards.comment.added, boards.member.added|removed, boards.project.created|updated|
+deleted, boards.checklist.completed.
+"""
+from __future__ import annotations
+
+import logging
+
+from marshmallow import fields, validate
+
+from libs.common.errors import BadRequest
+from libs.common.schemas import Name, StrictSchema, load
+
+from .activity import Actor
+from .schemas import CardIn, CardPatch
+
+log = logging.getLogger(__name__)
+IDENTITY_SUBJECTS = ["identity.org.deleted", "identity.workspace.deleted", "identity.member.removed"]
+CARD_FIELDS = ("title", "description", "priority", "startDate", "dueDate", "assigneeId", "checklist", "labelIds")
+
+
+class Deliverable(StrictSchema):
+    title = Name(500, required=True)
+    description = fields.String(validate=validate.Length(max=5000), allow_none=True, load_default=None)
+
+
+class Phase(StrictSchema):
+    name = Name(100, required=True)
+    deliverables = fields.List(fields.Nested(Deliverable), validate=validate.Length(max=500), load_default=list)
+
+
+class Plan(StrictSchema):
+    name = Name(200, required=True)
+    description = fields.String(validate=validate.Length(max=5000), allow_none=True, load_default=None)
+    phases = fields.List(fields.Nested(Phase), validate=validate.Length(max=50), load_default=list)
+
+
+def _require(payload: dict, *keys: str) -> None:
+    if not isinstance(payload, dict):
+        raise BadRequest("Command payload must be an object")
+    missing = [k for k in keys if not payload.get(k)]
+    if missing:
+        raise BadRequest(f"Missing {', '.join(missing)}")
+
+
+class Handlers:
+    def __init__(self, service):
+        self.service = service
+
+    # ---------------------------------------------------------------- identity events
+    def on_identity(self, envelope: dict) -> None:
+        """e.g. {"type": "identity.member.removed", "data": {"workspaceId": "…", "orgId": "…", "userId": "…"}}"""
+        kind, data = envelope.get("type"), envelope.get("data") or {}
+        if kind == "identity.org.deleted":
+            for ws_id in data.get("workspaceIds") or []:
+                self.service.purge_tenant(workspace_id=ws_id)
+            if data.get("orgId"):
+                self.service.purge_tenant(org_id=data["orgId"])
+        elif kind == "identity.workspace.deleted" and data.get("workspaceId"):
+            self.service.purge_tenant(workspace_id=data["workspaceId"])
+        elif kind == "identity.member.removed" and data.get("workspaceId") and data.get("userId"):
+            self.service.forget_member(workspace_id=data["workspaceId"], user_id=data["userId"])
+
+    # ---------------------------------------------------------------- commands
+    def get_card(self, p: dict) -> dict:
+        _require(p, "workspaceId", "cardId")
+        return self.service.get_card(actor=Actor.from_command(p), project_id=None, card_id=p["cardId"])
+
+    def get_cards(self, p: dict) -> list[dict]:
+        _require(p, "workspaceId")
+        ids = p.get("cardIds") or []
+        if not isinstance(ids, list):
+            raise BadRequest("cardIds must be a list")
+        return self.service.get_cards(actor=Actor.from_command(p), card_ids=ids)
+
+    def create_card(self, p: dict) -> dict:
+        _require(p, "workspaceId", "projectId")
+        if not p.get("columnId") and not p.get("columnName"):
+            raise BadRequest("Give columnId or columnName")
+        data = load(CardIn(), {k: p[k] for k in CARD_FIELDS if k in p})
+        return self.service.create_card(actor=Actor.from_command(p), project_id=p["projectId"],
+                                        column_id=p.get("columnId"), column_name=p.get("columnName"), data=data)
+
+    def update_card(self, p: dict) -> dict:
+        _require(p, "workspaceId", "cardId")
+        data = load(CardPatch(), p.get("changes") or {})
+        return self.service.update_card(actor=Actor.from_command(p), project_id=None, card_id=p["cardId"], data=data)
+
+    def move_card(self, p: dict) -> dict:
+        _require(p, "workspaceId", "cardId", "targetColumn")
+        order = p.get("order")
+        if order is not None and (not isinstance(order, int) or isinstance(order, bool) or order < 0):
+            raise BadRequest("order must be a non-negative integer")
+        return self.service.move_card(actor=Actor.from_command(p), card_id=p["cardId"],
+                                      target_column=str(p["targetColumn"]), order=order)
+
+    def create_project_from_plan(self, p: dict) -> dict:
+        _require(p, "workspaceId")
+        plan = load(Plan(), {k: p[k] for k in ("name", "description", "phases") if k in p})
+        phases = plan["phases"]
+        return self.service.create_project(
+            actor=Actor.from_command(p), name=plan["name"], description=plan["description"],
+            template_id=None if phases else "kanban", column_names=[ph["name"] for ph in phases] or None,
+            cards_by_column=[ph["deliverables"] for ph in phases])
+
+    def project_summaries(self, p: dict) -> list[dict]:
+        _require(p, "workspaceId")
+        return self.service.portfolio(actor=Actor.from_command(p))
+
+
+def register(worker, ctx) -> None:
+    handlers = Handlers(ctx.extras["service"])
+    worker.consume("IDENTITY", handlers.on_identity, subjects=IDENTITY_SUBJECTS)
+    for verb in ("get_card", "get_cards", "create_card", "update_card", "move_card", "create_project_from_plan",
+                 "project_summaries"):
+        worker.command(verb, getattr(handlers, verb))
