@@ -72,10 +72,15 @@ class Authenticator:
         self.principals = TTLCache(settings.cache_ttl)
         self.pats = TTLCache(settings.cache_ttl)
         self.stats = {"principal_lookups": 0, "pat_lookups": 0}
+        # Bumped by every invalidation. A lookup that an invalidation overtook (identity answered
+        # before the change, the event arrived before the answer was cached) is not cached, else
+        # the stale answer would outlive the event by a whole TTL.
+        self.generation = 0
         self._system_token = (0, "")
 
     # ---- invalidation (called from the NATS thread on identity events)
     def on_identity_event(self, subject: str, env: dict | None) -> None:
+        self.generation += 1
         data = (env or {}).get("data") or {}
         kind = subject.split(".", 1)[1] if "." in subject else subject
         if kind.startswith("token."):
@@ -88,6 +93,7 @@ class Authenticator:
             self.principals.clear()
 
     def clear(self) -> None:
+        self.generation += 1
         self.principals.clear()
         self.pats.clear()
 
@@ -95,9 +101,11 @@ class Authenticator:
         """Drop one user's cached principals: their own write through this gateway just changed
         them (accepted an invitation, changed their password…), and their next request must see
         it at once rather than when identity's event arrives."""
+        self.generation += 1
         self.principals.drop_where(lambda k, v: k[0] == user_id)
 
     def forget_token(self, token_id: str) -> None:
+        self.generation += 1
         self.pats.drop_where(lambda k, v: isinstance(v, dict) and v.get("tokenId") == token_id)
 
     # ---- the bearer token
@@ -133,14 +141,17 @@ class Authenticator:
                 raise Unauthorized("Token expired")
             return cached
         self.stats["pat_lookups"] += 1
+        generation = self.generation
         try:
             info = self._identity("POST", "/internal/pat", {"hash": digest})
         except Unauthorized as err:
-            self.pats.put(digest, _Missing(401, err.message), ttl=5)
+            if generation == self.generation:
+                self.pats.put(digest, _Missing(401, err.message), ttl=5)
             raise
         info["_fetched"] = now
         info["_expires"] = _epoch(info.get("expiresAt"))
-        self.pats.put(digest, info)
+        if generation == self.generation:
+            self.pats.put(digest, info)
         return info
 
     # ---- the guard chain
@@ -157,12 +168,15 @@ class Authenticator:
             fields["org"] = org
         if ws is not None:
             fields["ws"] = ws
+        generation = self.generation
         try:
             value = self._identity("GET", "/internal/principal", fields=fields)
         except NotFound as err:
-            self.principals.put(key, _Missing(404, err.message))
+            if generation == self.generation:
+                self.principals.put(key, _Missing(404, err.message))
             raise
-        self.principals.put(key, value)
+        if generation == self.generation:
+            self.principals.put(key, value)
         return value
 
     def build_caller(self, claims: dict, pat: dict | None, principal: dict, request_id: str) -> Caller:
