@@ -51,7 +51,10 @@ class StoredObject:
         try:
             yield from self.body.iter_chunks(size)
         finally:
-            self.body.close()
+            self.close()
+
+    def close(self) -> None:
+        self.body.close()   # idempotent
 
 
 class ObjectStore:

@@ -59,9 +59,12 @@ def download_attachment(org, ws, project_id, card_id, attachment_id):
     doc, stored = svc().open(caller=workspace_caller(org, ws), project_id=project_id, card_id=card_id,
                              attachment_id=attachment_id)
     response = Response(stored.chunks(), status=200, content_type=doc["mimeType"], direct_passthrough=True)
+    response.call_on_close(stored.close)   # HEAD, or a client gone before the first chunk
     response.headers["Content-Length"] = str(stored.length)
     response.headers["Content-Disposition"] = content_disposition(doc["originalName"])
+    # Stored types come from the uploader: never let a browser render or sniff them as a page.
     response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, max-age=0"
     return response
 
