@@ -301,7 +301,7 @@ class DocumentQuery(PageQuery):
     @validates("parentId")
     def _parent(self, value, **kwargs):
         from libs.common.mongo import is_id
-        if value not in ("root", "null") and not is_id(value):
+        if value is not None and value not in ("root", "null") and not is_id(value):
             raise ValidationError("parentId must be a document id, or root.")
 
 
