@@ -1,0 +1,52 @@
+"""What notifications consumes (and the one thing it announces).
+
+Consumes, as the durable pull consumer "notifications" (shared by every worker replica):
+    BOARDS    boards.card.created|updated|moved|archived|deleted|assigned, boards.comment.added,
+              boards.member.added|removed  -> one notification per recipient (service.recipients)
+              e.g. {"id": "...", "type": "boards.card.moved", "actor": {"userId": "A", "via": "user"},
+                    "orgId": "...", "workspaceId": "...", "projectId": "P",
+                    "data": {"activity": "card_moved", "project": {"id": "P", "name": "Web"},
+                             "projectMemberIds": ["A", "B"], "card": {"id": "C", "title": "Login"},
+                             "meta": {"fromColumn": "To Do", "toColumn": "In Progress"}}}
+    IDENTITY  identity.org.deleted {orgId, ...}, identity.workspace.deleted {workspaceId, ...}
+              -> delete that org's / workspace's notifications
+A handler that raises is retried (nak with back-off) up to CONSUMER_MAX_DELIVER deliveries, then the
+message is parked on `dlq.notifications` and recorded in `dead_letters` (libs/common/bus.py).
+
+Announces (NATS core, not persisted): `live.notifications.<userId>` {"ids": [...]} after storing
+new notifications, to wake that user's open SSE streams (stream.py).
+"""
+from __future__ import annotations
+
+import logging
+
+from .service import ACTIVITY_SUBJECTS, NotificationsService
+from .stream import LIVE_SUBJECT
+
+log = logging.getLogger(__name__)
+IDENTITY_SUBJECTS = ["identity.org.deleted", "identity.workspace.deleted"]
+
+
+def register(worker, service: NotificationsService, announce) -> None:
+    """Declare every subscription of the service. `announce(subject, payload)` is a best-effort,
+    thread-safe core publish."""
+
+    def on_activity(envelope: dict) -> None:
+        created = service.record_activity(envelope=envelope)
+        by_user: dict[str, list[str]] = {}
+        for doc in created:
+            by_user.setdefault(doc["userId"], []).append(doc["_id"])
+        for user_id, ids in by_user.items():
+            announce(f"{LIVE_SUBJECT}.{user_id}", {"ids": ids})
+
+    def on_identity(envelope: dict) -> None:
+        data = envelope.get("data") or {}
+        if envelope.get("type") == "identity.org.deleted":
+            removed = service.forget_org(org_id=data.get("orgId"))
+            log.info("org %s deleted: %d notifications removed", data.get("orgId"), removed)
+        elif envelope.get("type") == "identity.workspace.deleted":
+            removed = service.forget_workspace(workspace_id=data.get("workspaceId"))
+            log.info("workspace %s deleted: %d notifications removed", data.get("workspaceId"), removed)
+
+    worker.consume("BOARDS", on_activity, subjects=sorted(ACTIVITY_SUBJECTS))
+    worker.consume("IDENTITY", on_identity, subjects=IDENTITY_SUBJECTS)

@@ -1,0 +1,55 @@
+"""The notifications endpoints: every query is scoped by the caller's user id."""
+from flask import Response, current_app, jsonify, request
+
+from libs.common.context import caller
+from libs.common.web import Api
+
+from . import schemas as s
+from .stream import event_stream, parse_last_event_id
+
+api = Api("notifications")
+
+
+def svc():
+    return current_app.extensions["notifications"]
+
+
+@api.route("/notifications", "GET", query=s.ListQuery, response=s.NotificationOut(many=True),
+           summary="The caller's notifications, newest first (X-Next-Cursor when more remain)")
+def list_notifications(query):
+    items, next_cursor = svc().list(caller=caller(), limit=query["limit"], unread_only=query["unreadOnly"],
+                                    cursor=query["cursor"])
+    response = jsonify(items)
+    if next_cursor:
+        response.headers["X-Next-Cursor"] = next_cursor
+    return response
+
+
+@api.route("/notifications/count", "GET", response=s.CountOut, summary="Number of unread notifications")
+def count():
+    return svc().count(caller=caller())
+
+
+@api.route("/notifications/read-all", "PATCH", response=s.ReadAllOut, summary="Mark all notifications as read")
+def read_all():
+    return svc().read_all(caller=caller())
+
+
+@api.route("/notifications/<notification_id>/read", "PATCH", response=s.NotificationOut,
+           summary="Mark one notification as read")
+def read(notification_id):
+    return svc().read(caller=caller(), notification_id=notification_id)
+
+
+@api.route("/notifications/stream", "GET", summary="Server-Sent Events of new notifications and the unread count "
+           "(Last-Event-ID resumes)")
+def stream():
+    user_id = caller().user_id
+    settings = current_app.config["SETTINGS"]
+    live = current_app.extensions["notifications_live"]
+    last = parse_last_event_id(request.headers.get("Last-Event-ID") or request.args.get("lastEventId"))
+    body = event_stream(store=svc().store, hub=live, user_id=user_id, last_event_id=last,
+                        poll_s=settings.stream_poll_ms / 1000, heartbeat_s=settings.stream_heartbeat,
+                        max_age_s=settings.stream_max_age)
+    return Response(body, mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

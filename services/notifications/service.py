@@ -1,0 +1,211 @@
+"""Notifications: who hears about an activity, what they see, and reading them."""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from datetime import datetime, timedelta
+
+from libs.common.errors import BadRequest, NotFound
+from libs.common.mongo import is_id, now
+
+from .storage import NotificationStore, notification_id, to_api
+
+# The boards activity subjects (docs/CONTRACTS.md) and the activity type each one carries.
+ACTIVITY_SUBJECTS = {
+    "boards.card.created": "card_created",
+    "boards.card.updated": "card_updated",
+    "boards.card.moved": "card_moved",
+    "boards.card.archived": "card_archived",
+    "boards.card.deleted": "card_deleted",
+    "boards.card.assigned": "card_assigned",
+    "boards.comment.added": "comment_added",
+    "boards.member.added": "member_added",
+    "boards.member.removed": "member_removed",
+}
+COMMENT_EXCERPT = 280
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+_CURSOR = re.compile(r"^(\d{1,20})\.([0-9a-f]{24})$")
+
+
+class BadEvent(ValueError):
+    """An event whose shape breaks the contract: retried, then parked on the dead-letter subject."""
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise BadEvent(message)
+
+
+def activity_type(envelope: dict) -> str:
+    kind = ACTIVITY_SUBJECTS.get(envelope.get("type"))
+    _require(kind is not None, f"not an activity subject: {envelope.get('type')!r}")
+    return kind
+
+
+def recipients(envelope: dict) -> list[str]:
+    """Every project member but the actor; on card_assigned also the new assignee (even when
+    not, or not yet, a project member). The actor never notifies themself.
+
+    >>> recipients({"type": "boards.card.moved", "actor": {"userId": "a"},
+    ...             "data": {"projectMemberIds": ["a", "b"]}})
+    ['b']
+    """
+    kind = activity_type(envelope)
+    data = envelope.get("data")
+    _require(isinstance(data, dict), "data must be an object")
+    members = data.get("projectMemberIds")
+    _require(isinstance(members, list) and all(isinstance(m, str) for m in members),
+             "data.projectMemberIds must be a list of user ids")
+    actor_id = (envelope.get("actor") or {}).get("userId")
+    users = list(dict.fromkeys(members))
+    if kind == "card_assigned":
+        assignee = data.get("assigneeId")
+        _require(assignee is None or isinstance(assignee, str), "data.assigneeId must be a user id or null")
+        if assignee and assignee not in users:
+            users.append(assignee)
+    return [u for u in users if u != actor_id and is_id(u)]
+
+
+def _parse_time(value) -> datetime:
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    return now()
+
+
+def _meta(kind: str, data: dict) -> dict:
+    if kind == "card_moved":
+        meta = data.get("meta")
+        _require(isinstance(meta, dict), "data.meta must be an object on card_moved")
+        return {k: meta.get(k) for k in ("fromColumn", "toColumn", "fromColumnId", "toColumnId") if k in meta}
+    if kind == "card_updated":
+        changes = data.get("changes") or {}
+        _require(isinstance(changes, dict), "data.changes must be an object")
+        return {"changes": changes}
+    if kind == "card_assigned":
+        return {"assigneeId": data.get("assigneeId"), "previousAssigneeId": data.get("previousAssigneeId")}
+    if kind == "comment_added":
+        comment = data.get("comment") or {}
+        _require(isinstance(comment, dict), "data.comment must be an object")
+        content = comment.get("content") or ""
+        return {"commentId": comment.get("id"), "content": content[:COMMENT_EXCERPT],
+                "truncated": len(content) > COMMENT_EXCERPT}
+    if kind in ("member_added", "member_removed"):
+        member = data.get("member") or {}
+        _require(isinstance(member, dict), "data.member must be an object")
+        return {"userId": member.get("userId"), "email": member.get("email")}
+    if kind == "card_created":
+        card = data.get("card") or {}
+        return {"columnId": card.get("columnId")} if card.get("columnId") else {}
+    return {}
+
+
+def build_activity(envelope: dict) -> dict:
+    """The activity embedded in each notification: the reference's {type, actorId, meta, createdAt}
+    plus the context a client needs to render and link it without another call."""
+    kind = activity_type(envelope)
+    data = envelope["data"]
+    project = data.get("project") or {}
+    card = data.get("card") or {}
+    _require(isinstance(project, dict) and isinstance(card, dict), "data.project and data.card must be objects")
+    actor = envelope.get("actor") or {}
+    return {
+        "type": kind,
+        "actorId": actor.get("userId"),
+        "actorVia": actor.get("via"),
+        "meta": _meta(kind, data),
+        "orgId": envelope.get("orgId"),
+        "workspaceId": envelope.get("workspaceId"),
+        "projectId": project.get("id") or envelope.get("projectId"),
+        "projectName": project.get("name"),
+        "cardId": card.get("id"),
+        "cardTitle": card.get("title"),
+        "eventId": envelope["id"],
+        "createdAt": _parse_time(envelope.get("occurredAt")),
+    }
+
+
+class SeqClock:
+    """Microseconds since the epoch, strictly increasing within the process."""
+
+    def __init__(self):
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def next(self) -> int:
+        with self._lock:
+            self._last = max(self._last + 1, time.time_ns() // 1000)
+            return self._last
+
+
+def parse_cursor(cursor: str | None) -> tuple[int, str] | None:
+    if cursor in (None, ""):
+        return None
+    match = _CURSOR.match(cursor)
+    if not match:
+        raise BadRequest("Invalid cursor")
+    return int(match.group(1)), match.group(2)
+
+
+def make_cursor(doc: dict) -> str:
+    return f"{doc['seq']}.{doc['_id']}"
+
+
+class NotificationsService:
+    def __init__(self, *, store: NotificationStore, settings):
+        self.store = store
+        self.settings = settings
+        self.clock = SeqClock()
+
+    # ---------------------------------------------------------------- from events
+    def record_activity(self, *, envelope: dict) -> list[dict]:
+        """Store one notification per recipient of a boards activity event; returns the new ones
+        (none when the event was already handled)."""
+        _require(isinstance(envelope.get("id"), str) and envelope["id"], "event without id")
+        users = recipients(envelope)
+        if not users:
+            return []
+        activity = build_activity(envelope)
+        seq = self.clock.next()
+        created = now()
+        docs = [{"_id": notification_id(envelope["id"], user), "userId": user, "orgId": envelope.get("orgId"),
+                 "workspaceId": envelope.get("workspaceId"), "projectId": activity["projectId"],
+                 "eventId": envelope["id"], "seq": seq, "readAt": None, "activity": activity,
+                 "createdAt": created} for user in users]
+        return self.store.insert_many(docs)
+
+    def forget_org(self, *, org_id: str) -> int:
+        _require(isinstance(org_id, str) and bool(org_id), "data.orgId missing")
+        return self.store.delete_for_org(org_id)
+
+    def forget_workspace(self, *, workspace_id: str) -> int:
+        _require(isinstance(workspace_id, str) and bool(workspace_id), "data.workspaceId missing")
+        return self.store.delete_for_workspace(workspace_id)
+
+    def purge_expired(self) -> int:
+        return self.store.purge(before=now() - timedelta(days=self.settings.retention_days))
+
+    # ---------------------------------------------------------------- for the caller
+    def list(self, *, caller, limit: int = DEFAULT_LIMIT, unread_only: bool = False,
+             cursor: str | None = None) -> tuple[list[dict], str | None]:
+        """Newest first; returns (page, next cursor or None)."""
+        rows = self.store.list(user_id=caller.user_id, limit=limit + 1, unread_only=unread_only,
+                               after=parse_cursor(cursor))
+        next_cursor = make_cursor(rows[limit - 1]) if len(rows) > limit else None
+        return [to_api(r) for r in rows[:limit]], next_cursor
+
+    def count(self, *, caller) -> dict:
+        return {"count": self.store.count_unread(user_id=caller.user_id)}
+
+    def read(self, *, caller, notification_id: str) -> dict:
+        doc = self.store.mark_read(user_id=caller.user_id, notification_id=notification_id)
+        if doc is None:
+            raise NotFound("Notification not found")
+        return to_api(doc)
+
+    def read_all(self, *, caller) -> dict:
+        return {"ok": True, "updated": self.store.mark_all_read(user_id=caller.user_id)}

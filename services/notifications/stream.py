@@ -1,0 +1,141 @@
+"""GET /notifications/stream: Server-Sent Events of the caller's new notifications.
+
+    retry: 2000
+
+    event: count
+    data: {"count": 3}
+
+    id: 1764431234567890
+    event: notification
+    data: {"id": "...", "userId": "...", "readAt": null, "activity": {...}, "createdAt": "..."}
+
+    : keep-alive
+
+The database is the source of truth; NATS only makes it fast. After storing notifications the
+worker publishes a core (non-persistent) wake-up on `live.notifications.<userId>` with their ids;
+each web process subscribes to `live.notifications.*` and hands the ids to the streams of that
+user, which read those rows by id. A safety poll (NOTIFICATIONS_STREAM_POLL_MS, 1 s) reads what
+a lost wake-up missed and refreshes the unread count (a read in another tab).
+
+`id:` is the stream cursor: the highest `seq` sent so far (seq = the storing worker's µs clock).
+Two workers may commit out of seq order, so every read looks LOOKBACK_US back and skips ids
+already sent. `Last-Event-ID: <cursor>` resumes: what was stored after it is sent first.
+Without it, the stream starts with what is stored from now on.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+
+from libs.common.mongo import is_id
+
+from .storage import NotificationStore, to_api
+
+log = logging.getLogger(__name__)
+LIVE_SUBJECT = "live.notifications"           # + ".<userId>", payload {"ids": [...]}
+LOOKBACK_US = 10_000_000
+BATCH = 200
+
+
+class LiveHub:
+    """Per-process registry of open streams, fed by the NATS wake-ups."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._watchers: dict[str, set[queue.SimpleQueue]] = {}
+
+    def register(self, user_id: str) -> queue.SimpleQueue:
+        q: queue.SimpleQueue = queue.SimpleQueue()
+        with self._lock:
+            self._watchers.setdefault(user_id, set()).add(q)
+        return q
+
+    def unregister(self, user_id: str, q: queue.SimpleQueue) -> None:
+        with self._lock:
+            watchers = self._watchers.get(user_id)
+            if watchers is not None:
+                watchers.discard(q)
+                if not watchers:
+                    del self._watchers[user_id]
+
+    def on_live(self, subject: str, payload) -> None:
+        """SyncNats callback (NATS thread): keep it short."""
+        user_id = subject.rsplit(".", 1)[-1]
+        with self._lock:
+            watchers = list(self._watchers.get(user_id, ()))
+        ids = (payload or {}).get("ids") or []
+        for q in watchers:
+            q.put(ids)
+
+    @property
+    def open_streams(self) -> int:
+        with self._lock:
+            return sum(len(w) for w in self._watchers.values())
+
+
+def _frame(event: str, data, event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def parse_last_event_id(value: str | None) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() and len(value) <= 20 else None
+
+
+def event_stream(*, store: NotificationStore, hub: LiveHub, user_id: str, last_event_id: int | None,
+                 poll_s: float = 1.0, heartbeat_s: float = 15.0, max_age_s: float = 3600.0):
+    """The generator behind the SSE response (holds one gunicorn thread while open)."""
+    wakeups = hub.register(user_id)
+    try:
+        cursor = last_event_id if last_event_id is not None else time.time_ns() // 1000
+        # What the client already has: everything up to the cursor (a resume), or up to now.
+        sent: dict[str, int] = {i: s for s, i in store.recent_keys(user_id=user_id, since_seq=cursor - LOOKBACK_US)
+                                if s <= cursor}
+        count = None
+        yield "retry: 2000\n\n"
+        started = last_write = time.monotonic()
+        next_poll = 0.0
+        pending_ids: list[str] = []
+        while time.monotonic() - started < max_age_s:
+            out = []
+            polled = time.monotonic() >= next_poll
+            if polled:
+                keys = store.recent_keys(user_id=user_id, since_seq=cursor - LOOKBACK_US)
+                pending_ids.extend(i for s, i in keys if i not in sent)
+                next_poll = time.monotonic() + poll_s
+            fresh = [i for i in dict.fromkeys(pending_ids) if i not in sent and is_id(i)]
+            pending_ids = []
+            if fresh:
+                for doc in sorted(store.by_ids(user_id=user_id, ids=fresh[:BATCH]), key=lambda d: (d["seq"], d["_id"])):
+                    sent[doc["_id"]] = doc["seq"]
+                    cursor = max(cursor, doc["seq"])
+                    out.append(_frame("notification", to_api(doc), cursor))
+                pending_ids = fresh[BATCH:]
+            if out or polled or count is None:
+                current = store.count_unread(user_id=user_id)
+                if current != count:
+                    count = current
+                    out.append(_frame("count", {"count": count}))
+            if not out and time.monotonic() - last_write >= heartbeat_s:
+                out.append(": keep-alive\n\n")
+            if out:
+                yield "".join(out)
+                last_write = time.monotonic()
+            if len(sent) > 5000:  # forget what is too old to come back through the lookback
+                horizon = cursor - LOOKBACK_US
+                sent = {i: s for i, s in sent.items() if s > horizon}
+            if pending_ids:
+                continue
+            timeout = max(0.0, min(next_poll, last_write + heartbeat_s) - time.monotonic())
+            try:
+                pending_ids.extend(wakeups.get(timeout=timeout))
+                while True:  # a burst of wake-ups: take them all at once
+                    pending_ids.extend(wakeups.get_nowait())
+            except queue.Empty:
+                pass
+    finally:
+        hub.unregister(user_id, wakeups)
