@@ -6,7 +6,7 @@ same transaction that marks the action applied.
 | actionType | payload | performed by | result |
 |---|---|---|---|
 | move_card | {cardId, targetColumn (column id or name), order?} | cmd.boards.move_card | {card} |
-| create_card | {projectId, columnId or columnName, title, description?, priority?, dueDate?, assigneeId?} | cmd.boards.create_card | {card} |
+| create_card | {projectId, columnId or columnName, title, description?, priority?, startDate?, dueDate?, assigneeId?, checklist?, labelIds?} | cmd.boards.create_card | {card} |
 | update_card | {cardId, changes: {…PATCH card fields}} (or the fields flat beside cardId) | cmd.boards.update_card | {card} |
 | create_todo | {label, status?, missionId?, priorityId?} | pilotage | {todo} |
 | update_mission_status | {missionId, status, blockedReason?} | pilotage | {mission} |
@@ -25,28 +25,25 @@ class Executor:
     local: bool
 
 
-def _boards(service, verb: str, body: dict):
+def _boards(service, caller, verb: str, body: dict):
+    body = body | {"workspaceId": caller.workspace_id, "orgId": caller.org_id, "actor": caller.actor()}
     return service.bus.call("boards", verb, body, timeout=service.settings.command_timeout)
 
 
 def move_card(service, caller, payload, session=None):
-    body = {"workspaceId": caller.workspace_id, "cardId": payload["cardId"],
-            "targetColumn": payload["targetColumn"], "actor": caller.actor()}
+    body = {"cardId": payload["cardId"], "targetColumn": payload["targetColumn"]}
     if payload.get("order") is not None:
         body["order"] = payload["order"]
-    return {"card": _boards(service, "move_card", body)}
+    return {"card": _boards(service, caller, "move_card", body)}
 
 
 def create_card(service, caller, payload, session=None):
-    body = {k: v for k, v in payload.items() if v is not None}
-    body |= {"workspaceId": caller.workspace_id, "actor": caller.actor()}
-    return {"card": _boards(service, "create_card", body)}
+    return {"card": _boards(service, caller, "create_card", dict(payload))}
 
 
 def update_card(service, caller, payload, session=None):
-    body = {"workspaceId": caller.workspace_id, "cardId": payload["cardId"], "changes": payload["changes"],
-            "actor": caller.actor()}
-    return {"card": _boards(service, "update_card", body)}
+    body = {"cardId": payload["cardId"], "changes": payload["changes"]}
+    return {"card": _boards(service, caller, "update_card", body)}
 
 
 def create_todo(service, caller, payload, session=None):

@@ -192,14 +192,18 @@ class MoveCardPayload(StrictSchema):
 
 
 class CreateCardPayload(StrictSchema):
+    """The card fields are passed as given: boards validates them (its 400 is recorded)."""
     projectId = IdStr(required=True)
-    columnId = IdStr(load_default=None)
-    columnName = Text(100, load_default=None)
-    title = Text(200, required=True)
-    description = fields.String(allow_none=True, load_default=None)
-    priority = fields.String(allow_none=True, load_default=None)
-    dueDate = fields.String(allow_none=True, load_default=None)
-    assigneeId = IdStr(allow_none=True, load_default=None)
+    columnId = IdStr()
+    columnName = Text(100)
+    title = fields.Raw(required=True)
+    description = fields.Raw()
+    priority = fields.Raw()
+    startDate = fields.Raw()
+    dueDate = fields.Raw()
+    assigneeId = fields.Raw()
+    checklist = fields.Raw()
+    labelIds = fields.Raw()
 
     @validates_schema
     def _column(self, data, **kwargs):
