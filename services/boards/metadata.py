@@ -217,25 +217,24 @@ class MetadataMixin:
         project = self.get_project_or_404(actor, project_id)
         card = self.get_card_or_404(actor, project, card_id)
         fields = {f["id"]: f for f in self.store.list_fields(actor.workspace_id, project["id"])}
-        set_, unset = {}, []
+        before = dict(card.get("customFields") or {})
+        after = dict(before)
         for field_id, value in values.items():
             if field_id not in fields:
                 raise BadRequest(f"Unknown custom field '{field_id}'")
             if value is None:
-                unset.append(f"customFields.{field_id}")
+                after.pop(field_id, None)
             else:
-                set_[f"customFields.{field_id}"] = validate_value(fields[field_id], value)
-        if not set_ and not unset:
+                after[field_id] = validate_value(fields[field_id], value)
+        if after == before:
             return self.card_out(card)
-        before = dict(card.get("customFields") or {})
         with unit_of_work(self.client) as s:
-            updated = self.store.update_card(actor.workspace_id, card["id"], set_=set_ | {"updatedAt": now()},
-                                             unset=unset, session=s)
-            after = dict(updated.get("customFields") or {})
-            if before != after:
-                self.outbox.add(act.activity("card_updated", actor=actor, project=project, card=updated,
-                                             changes={"customFields": {"before": before, "after": after}}),
-                                session=s)
+            # the whole map is $set: the embedded stand-in keeps a nested value's type (a top-level
+            # `$set` of True would come back as 1)
+            updated = self.store.update_card(actor.workspace_id, card["id"],
+                                             set_={"customFields": after, "updatedAt": now()}, session=s)
+            self.outbox.add(act.activity("card_updated", actor=actor, project=project, card=updated,
+                                         changes={"customFields": {"before": before, "after": after}}), session=s)
         return self.card_out(updated)
 
     # ================================================================== relations

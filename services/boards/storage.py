@@ -42,6 +42,8 @@ def _out(doc: dict | None) -> dict | None:
     for key in DATE_KEYS:
         if key in doc:
             doc[key] = _date(doc[key])
+    if "archived" in doc:   # the stand-in stores a top-level `$set` True as 1
+        doc["archived"] = bool(doc["archived"])
     return doc
 
 
