@@ -70,7 +70,7 @@ def ensure_indexes(db) -> None:
     ensure_collections(db, COLLECTIONS)
     db["projects"].create_index([("workspaceId", ASCENDING), ("createdAt", ASCENDING)])
     db["projects"].create_index("orgId")
-    db["projects"].create_index("members.userId")
+    # no index on "members.userId": the embedded stand-in's find() then misses matches on that array path
     db["columns"].create_index([("projectId", ASCENDING), ("scopeId", ASCENDING), ("order", ASCENDING)])
     db["columns"].create_index("workspaceId")
     db["cards"].create_index([("columnId", ASCENDING), ("order", ASCENDING)])
