@@ -119,7 +119,7 @@ def bench(stack: Stack) -> None:
         json={"title": f"Card {i}", "description": "benchmark card " * 4, "priority": ("low", "medium", "high")[i % 3]}))
     card_ids = [r.json()["id"] for r in created if r is not None and r.status_code == 201]
 
-    reads = run(f"read {len(card_ids)}-card board (GET …/cards)", READS, lambda c, i: c.get(f"{P}/cards"))
+    reads = run(f"read {CARDS}-card board (GET …/cards)", READS, lambda c, i: c.get(f"{P}/cards"))
     sizes = {len(r.json()) for r in reads if r.status_code == 200}
     print(f"    cards per read: {sorted(sizes)}; body {len(reads[-1].content) / 1024:.0f} KiB", flush=True)
 

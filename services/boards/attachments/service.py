@@ -146,24 +146,32 @@ class AttachmentService:
                 if not self.store.bump_count(card_id=card["id"], project_id=card["projectId"],
                                              workspace_id=card["workspaceId"], by=1, session=s):
                     raise NotFound("Card not found")
-                saved = self.store.insert(doc, session=s)
+                self.store.insert(doc, session=s)
                 self.store.unqueue(guard["_id"], session=s)
         except BaseException:
-            self._discard(key, guard["_id"])
-            raise
-        return to_api(saved)
+            saved = self.store.get_by_id(attachment_id)
+            if saved is None:
+                self._discard(key, guard["_id"])
+                raise
+            # The commit reported an error but landed (MongoDB's unknown commit result; the embedded
+            # stand-in does this under concurrent transactions): the upload succeeded.
+            log.warning("unit of work for attachment %s raised, yet its metadata is stored", attachment_id)
+            self.store.unqueue(guard["_id"])
+            return to_api(saved)
+        return to_api(self.store.get_by_id(attachment_id) or {**doc, "id": attachment_id})
 
     def _discard(self, key: str, guard_id: str) -> None:
-        """The metadata was not written: delete the object now, or let the guard row do it."""
+        """The metadata was not written: delete the object now, or have the worker do it."""
         try:
             self.objects.delete(key)
             self.store.unqueue(guard_id)
-        except Exception as exc:  # noqa: BLE001 - the guard row retries; the original error wins
+        except Exception as exc:  # noqa: BLE001 - the queue retries; the original error wins
             log.warning("could not delete orphan %s now (%s); queued", key, exc)
-            try:
-                self.store.make_due(guard_id)
-            except Exception:  # noqa: BLE001 - the guard still fires after UPLOAD_GUARD_S
-                log.exception("could not expedite deletion of %s", key)
+            try:   # a fresh row due now (the guard may have gone with a half-applied transaction)
+                self.store.queue([deletion_row(key, reason="upload-failed")])
+                self.store.unqueue(guard_id)
+            except Exception:  # noqa: BLE001 - the guard, if still there, fires after UPLOAD_GUARD_S
+                log.exception("could not queue deletion of %s", key)
 
     def open(self, *, caller, project_id: str, card_id: str, attachment_id: str):
         """The metadata and the S3 object (its body not read yet) of one attachment."""
@@ -183,17 +191,28 @@ class AttachmentService:
 
     def delete(self, *, caller, project_id: str, card_id: str, attachment_id: str) -> dict:
         card = self.card_or_404(caller=caller, project_id=project_id, card_id=card_id)
-        if not is_id(attachment_id):
+        doc = self.store.get(attachment_id=attachment_id, card_id=card["id"],
+                             workspace_id=caller.workspace_id) if is_id(attachment_id) else None
+        if doc is None:
             raise NotFound("Attachment not found")
-        with unit_of_work(self.client) as s:
-            doc = self.store.delete_one(attachment_id=attachment_id, card_id=card["id"],
-                                        workspace_id=caller.workspace_id, session=s)
-            if doc is None:
-                raise NotFound("Attachment not found")
-            self.store.bump_count(card_id=card["id"], project_id=card["projectId"],
-                                  workspace_id=card["workspaceId"], by=-1, session=s)
-            row = deletion_row(doc["key"], reason="delete", delay_s=QUEUE_GRACE_S)
-            self.store.queue([row], session=s)
+        row = deletion_row(doc["key"], reason="delete", delay_s=QUEUE_GRACE_S)
+        try:
+            with unit_of_work(self.client) as s:
+                if self.store.delete_one(attachment_id=doc["id"], card_id=card["id"],
+                                         workspace_id=caller.workspace_id, session=s) is None:
+                    raise NotFound("Attachment not found")   # deleted concurrently
+                self.store.bump_count(card_id=card["id"], project_id=card["projectId"],
+                                      workspace_id=card["workspaceId"], by=-1, session=s)
+                self.store.queue([row], session=s)
+        except NotFound:
+            raise
+        except Exception:
+            if self.store.get_by_id(doc["id"]) is not None:
+                raise
+            # The metadata is gone: the commit landed despite the error. Make sure the key is queued.
+            log.warning("unit of work deleting attachment %s raised, yet it is gone", doc["id"])
+            row = deletion_row(doc["key"], reason="delete")
+            self.store.queue([row])
         try:   # committed: try now so the object is gone when we answer; the worker retries otherwise
             self.objects.delete(doc["key"])
             self.store.unqueue(row["_id"])

@@ -80,6 +80,9 @@ class AttachmentStore:
         return _out(self.attachments.find_one({"_id": attachment_id, "cardId": card_id,
                                                "workspaceId": workspace_id}))
 
+    def get_by_id(self, attachment_id: str) -> dict | None:
+        return _out(self.attachments.find_one({"_id": attachment_id}))
+
     def delete_one(self, *, attachment_id: str, card_id: str, workspace_id: str, session=None) -> dict | None:
         return _out(self.attachments.find_one_and_delete({"_id": attachment_id, "cardId": card_id,
                                                           "workspaceId": workspace_id}, session=session))

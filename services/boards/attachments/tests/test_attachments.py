@@ -225,6 +225,32 @@ def test_malformed_multipart_is_400(board):
     assert_error(r, 400)
 
 
+def test_concurrent_uploads_and_deletes_keep_metadata_objects_and_count_in_step(board, db, s3):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def upload(i):
+        return board.user.with_token(board.user.token).post(
+            board.C(), files={"file": (f"c{i}.txt", f"content {i}".encode(), "text/plain")})
+
+    with ThreadPoolExecutor(8) as pool:
+        uploads = list(pool.map(upload, range(16)))
+    assert [r.status_code for r in uploads] == [201] * 16, [r.text for r in uploads if r.status_code != 201][:2]
+    ids = {r.json()["id"] for r in uploads}
+    assert {a["id"] for a in board.user.get(board.C()).json()} == ids
+    assert len(keys_under(s3, board.prefix())) == 16
+    assert board.attachment_count() == 16
+
+    def delete(attachment_id):
+        return board.user.with_token(board.user.token).delete(f"{board.C()}/{attachment_id}")
+
+    with ThreadPoolExecutor(8) as pool:
+        deletes = list(pool.map(delete, sorted(ids)))
+    assert [r.status_code for r in deletes] == [200] * 16, [r.text for r in deletes if r.status_code != 200][:2]
+    assert board.user.get(board.C()).json() == []
+    wait_until(lambda: keys_under(s3, board.prefix()) == [], timeout=15, message="every object deleted")
+    assert board.attachment_count() == 0
+
+
 # ----------------------------------------------------------------------------- size limit
 
 def test_exactly_the_limit_is_accepted(board):
