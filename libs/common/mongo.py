@@ -80,9 +80,27 @@ def unit_of_work(client: MongoClient):
     if not _supports_transactions(client):
         yield None
         return
-    with client.start_session() as session:
-        with session.start_transaction():
-            yield session
+    # The stand-in's transactions are SQLite savepoints on one shared connection: two at once
+    # interleave and wedge every later transaction ("no such savepoint"), so run them one at a time.
+    with (_STAND_IN_TX_LOCK if _is_stand_in(client) else contextlib.nullcontext()):
+        with client.start_session() as session:
+            with session.start_transaction():
+                yield session
+
+
+_STAND_IN_TX_LOCK = threading.RLock()
+
+
+def _is_stand_in(client: MongoClient) -> bool:
+    """The embedded stand-in (nx-27017) answers buildInfo without a `version`."""
+    cached = getattr(client, "_stellary_stand_in", None)
+    if cached is None:
+        try:
+            cached = "version" not in client.server_info()
+        except PyMongoError:
+            return False
+        client._stellary_stand_in = cached
+    return cached
 
 
 def ensure_in_background(setup, name: str, stop: threading.Event | None = None) -> threading.Thread:
