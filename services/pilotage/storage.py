@@ -101,10 +101,12 @@ class PilotageStore:
         query = {"workspaceId": workspace_id} | (filters or {})
         if after:
             query["_id"] = {"$gt": after}
-        cursor = self.col(name).find(query, projection, session=session).sort("_id", ASCENDING)
+        cursor = self.col(name).find(query, projection, session=session)
         if limit:
-            cursor = cursor.limit(limit)
-        return [_out(d) for d in cursor]
+            return [_out(d) for d in cursor.sort("_id", ASCENDING).limit(limit)]
+        # Unbounded: sort here. The stand-in's server-side sort costs more than the whole read
+        # (1,000 todos: ~60 ms sorted vs ~35 ms unsorted); hex ids sort the same as strings.
+        return sorted((_out(d) for d in cursor), key=lambda d: d["id"])
 
     def count(self, name: str, workspace_id: str, filters: dict | None = None) -> int:
         return self.col(name).count_documents({"workspaceId": workspace_id} | (filters or {}))
