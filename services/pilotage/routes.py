@@ -47,7 +47,7 @@ def patch_state(org, ws, body):
 
 
 # ---------------------------------------------------------------- the five simple collections
-def _crud(path: str, name: str, label: str, body_in, body_patch, list_query, limits: str, paged: bool = False):
+def _crud(path: str, name: str, label: str, body_in, body_patch, list_query, limits: str):
     """GET (list) / POST on `path`, GET / PATCH / DELETE on `path/<id>` for one collection."""
 
     def create(org, ws, body):
@@ -72,8 +72,8 @@ def _crud(path: str, name: str, label: str, body_in, body_patch, list_query, lim
         fn.__name__ = f"{fn.__name__.rstrip('_')}_{name}"
     api.route(path, "POST", body=body_in, status=201,
               summary=f"Create a {label} ({limits}; pilotage reviewer/owner)")(create)
-    paging = "; limit 1-500 + cursor, X-Next-Cursor when more remain" if paged else ""
-    api.route(path, "GET", query=list_query, summary=f"List {label}s in creation order{paging}")(list_)
+    api.route(path, "GET", query=list_query,
+              summary=f"List {label}s in creation order (optional limit 1-500 + cursor; X-Next-Cursor when more remain)")(list_)
     api.route(path + "/<id>", "GET", summary=f"One {label}")(get)
     api.route(path + "/<id>", "PATCH", body=body_patch,
               summary=f"Change a {label} ({limits}; pilotage reviewer/owner)")(update)
@@ -82,7 +82,7 @@ def _crud(path: str, name: str, label: str, body_in, body_patch, list_query, lim
 
 _crud(P + "/missions", "missions", "mission", s.MissionIn, s.MissionPatch, s.MissionQuery,
       "objective 1-500, module ≤100, status to_launch|in_progress|blocked|done, blockedReason ≤200 "
-      "required when blocked", paged=True)
+      "required when blocked")
 _crud(P + "/priorities", "priorities", "priority", s.PriorityIn, s.PriorityPatch, s.PriorityQuery,
       "label 1-300, module ≤100, active bool, order ≥0")
 _crud(P + "/todos", "todos", "todo", s.TodoIn, s.TodoPatch, s.TodoQuery,
@@ -102,10 +102,12 @@ def propose_action(org, ws, body):
 
 
 @api.route(P + "/actions", "GET", query=s.ActionQuery,
-           summary="List proposed actions in creation order, optionally by status suggested|approved|rejected|applied")
+           summary="List proposed actions in creation order, optionally by status suggested|approved|rejected|applied "
+                   "(optional limit 1-500 + cursor; X-Next-Cursor when more remain)")
 def list_actions(org, ws, query):
-    rows, _ = svc().list("actions", caller=workspace_caller(org, ws), filters={"status": query["status"]})
-    return rows
+    rows, cursor = svc().list("actions", caller=workspace_caller(org, ws), filters={"status": query["status"]},
+                              limit=query["limit"], cursor=query["cursor"])
+    return page(rows, cursor)
 
 
 @api.route(P + "/actions/<id>", "GET", summary="One proposed action")

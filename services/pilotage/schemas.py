@@ -103,7 +103,7 @@ class PriorityPatch(StrictSchema):
     order = fields.Integer(validate=validate.Range(min=0, max=1_000_000), allow_none=True)
 
 
-class PriorityQuery(StrictSchema):
+class PriorityQuery(PageQuery):
     active = fields.Boolean(load_default=None)
 
 
@@ -122,7 +122,7 @@ class TodoPatch(StrictSchema):
     priorityId = IdStr(allow_none=True)
 
 
-class TodoQuery(StrictSchema):
+class TodoQuery(PageQuery):
     status = Enum(TODO_STATUSES, load_default=None)
     missionId = IdStr(load_default=None)
     priorityId = IdStr(load_default=None)
@@ -141,7 +141,7 @@ class DecisionPatch(StrictSchema):
     missionId = IdStr(allow_none=True)
 
 
-class DecisionQuery(StrictSchema):
+class DecisionQuery(PageQuery):
     missionId = IdStr(load_default=None)
 
 
@@ -158,7 +158,7 @@ class DocPatch(StrictSchema):
     sourceType = Enum(SOURCE_TYPES, allow_none=True)
 
 
-class DocQuery(StrictSchema):
+class DocQuery(PageQuery):
     sourceType = Enum(SOURCE_TYPES, load_default=None)
 
 
@@ -179,7 +179,7 @@ class ActionReview(StrictSchema):
     reason = Text(200, min_len=0, allow_none=True, load_default=None)
 
 
-class ActionQuery(StrictSchema):
+class ActionQuery(PageQuery):
     status = Enum(ACTION_STATUSES, load_default=None)
 
 

@@ -67,6 +67,10 @@ def test_list_filters_by_status(owner, viewer):
     assert [x["id"] for x in owner.get(L + "?status=rejected").json()] == [c["id"]]
     assert owner.get(L + "?status=applied").json() == []
     assert_error(owner.get(L + "?status=done"), 400)
+    r = owner.get(L + "?limit=2")
+    assert [x["id"] for x in r.json()] == [a["id"], b["id"]]
+    r = owner.get(L + f"?limit=2&cursor={r.headers['X-Next-Cursor']}")
+    assert [x["id"] for x in r.json()] == [c["id"]] and "X-Next-Cursor" not in r.headers
 
 
 def test_review_approves_or_rejects_only_once(owner, reviewer, viewer, pilotage_db):

@@ -226,3 +226,16 @@ def test_ids_of_another_workspace_are_404(owner, outsider, path, body, patch):
 def test_non_member_cannot_reach_the_workspace(owner, outsider):
     assert_error(outsider.get(owner.W + "/pilotage/state"), 404)
     assert_error(outsider.post(owner.W + "/pilotage/missions", json={"objective": "o"}), 404)
+
+
+@pytest.mark.parametrize("path,body", [("priorities", {"label": "l"}), ("todos", {"label": "l"}),
+                                       ("decisions", {"title": "t"}), ("docs", {"title": "t"})])
+def test_every_list_pages_with_limit_and_cursor(owner, path, body):
+    ids = [make(owner, path, body)["id"] for _ in range(3)]
+    L = owner.W + "/pilotage/" + path
+    r = owner.get(L + "?limit=2")
+    assert [x["id"] for x in r.json()] == ids[:2]
+    r = owner.get(L + f"?limit=2&cursor={r.headers['X-Next-Cursor']}")
+    assert [x["id"] for x in r.json()] == ids[2:] and "X-Next-Cursor" not in r.headers
+    assert_error(owner.get(L + "?limit=abc"), 400)
+    assert_error(owner.get(L + "?page=2"), 400)
