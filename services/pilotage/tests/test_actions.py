@@ -169,6 +169,8 @@ def test_unknown_action_type_cannot_be_applied(owner):
     review(owner, a, True)
     assert_error(apply(owner, a), 409, "launch_rocket")
     assert owner.get(owner.W + f"/pilotage/actions/{a['id']}").json()["status"] == "approved"
+    assert_error(owner.post(owner.W + f"/pilotage/actions/{MISSING}/apply"), 404)
+    assert_error(owner.post(owner.W + "/pilotage/actions/nope/apply"), 404)
 
 
 def test_patch_and_delete_actions(owner, viewer, pilotage_db):
@@ -196,3 +198,16 @@ def test_apply_of_a_card_action_without_boards_reports_the_error(owner, stack):
     assert_error(apply(owner, a), 503)
     got = owner.get(owner.W + f"/pilotage/actions/{a['id']}").json()
     assert got["status"] == "approved" and got["error"]["statusCode"] == 503
+
+
+def test_concurrent_applies_perform_the_action_once(owner):
+    from concurrent.futures import ThreadPoolExecutor
+    a = propose(owner, "create_todo", {"label": "only once"})
+    review(owner, a, True)
+    clients = [owner.with_token(owner.token) for _ in range(6)]
+    for c in clients:
+        c.W = owner.W
+    with ThreadPoolExecutor(6) as pool:
+        codes = sorted(r.status_code for r in pool.map(lambda c: apply(c, a), clients))
+    assert codes.count(200) == 1 and set(codes) == {200, 409}, codes
+    assert [t["label"] for t in owner.get(owner.W + "/pilotage/todos").json()] == ["only once"]
