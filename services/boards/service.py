@@ -185,12 +185,15 @@ class BoardsService(MetadataMixin, TransferMixin):
             raise BadRequest("assigneeId must be a member of the workspace")
         return self._member_row(info["userId"], info.get("email"), info.get("name"))
 
-    def _ensure_member(self, project: dict, row: dict | None, session) -> dict:
-        """Add `row` to the project's members if missing; returns the project as it now is."""
+    def _ensure_member(self, actor: Actor, project: dict, row: dict | None, session, events: list) -> dict:
+        """Add an assignee to the project's members if missing (appending `member_added` to `events`);
+        returns the project as it now is."""
         if row is None or row["userId"] in act.member_ids(project):
             return project
         if self.store.add_project_member(project["workspaceId"], project["id"], row, now(), session=session):
             project = dict(project, members=list(project.get("members") or []) + [row])
+            events.append(act.activity("member_added", actor=actor, project=project,
+                                       member={"userId": row["userId"], "email": row.get("email")}))
         return project
 
     # ================================================================== projects
@@ -407,8 +410,9 @@ class BoardsService(MetadataMixin, TransferMixin):
             order = self.store.column_size(column["id"], session=s)
             card = self._card_doc(actor, project, column, order, ts, **(data | {"labelIds": label_ids}))
             self.store.insert_card(card, session=s)
-            project = self._ensure_member(project, assignee, s)
-            events = [act.activity("card_created", actor=actor, project=project, card=card)]
+            events = []
+            project = self._ensure_member(actor, project, assignee, s, events)
+            events.append(act.activity("card_created", actor=actor, project=project, card=card))
             if card["assigneeId"]:
                 events.append(act.activity("card_assigned", actor=actor, project=project, card=card,
                                            assigneeId=card["assigneeId"], previousAssigneeId=None))
@@ -465,8 +469,10 @@ class BoardsService(MetadataMixin, TransferMixin):
                 set_.update(self._place(card, target, data.get("order"), s))
             set_["updatedAt"] = now()
             updated = self.store.update_card(actor.workspace_id, card["id"], set_=set_, session=s)
-            project = self._ensure_member(project, assignee, s)
-            self.outbox.add_many(self._change_events(actor, project, card, updated, changes, source, target), session=s)
+            events = []
+            project = self._ensure_member(actor, project, assignee, s, events)
+            events += self._change_events(actor, project, card, updated, changes, source, target)
+            self.outbox.add_many(events, session=s)
         return self.card_out(updated)
 
     def _place(self, card: dict, target: dict | None, order: int | None, s) -> dict:

@@ -48,6 +48,9 @@ def test_every_activity_is_published_with_self_contained_data(base, owner, tap):
     assigned = _ev(tap, "boards.card.assigned", _about(card["id"]))
     assert assigned["data"]["assigneeId"] == mate.user_id and assigned["data"]["previousAssigneeId"] is None
     assert set(assigned["data"]["projectMemberIds"]) == {owner.user_id, mate.user_id}
+    joined = _ev(tap, "boards.member.added", lambda e: e["projectId"] == p["id"]
+                 and e["data"]["member"]["userId"] == mate.user_id)
+    assert joined["data"]["member"]["email"] == mate.email
 
     owner.post(f"{pp}/cards/{card['id']}/comments", json={"content": "Looks good"})
     commented = _ev(tap, "boards.comment.added", _about(card["id"]))
