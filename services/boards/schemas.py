@@ -3,7 +3,7 @@
 Limits come from the reference: project name 1–200, column name 1–100, card title 1–500,
 description ≤ 5000, checklist ≤ 100 items, comment 1–2000, import ≤ 50 columns and ≤ 500 cards.
 """
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from libs.common.schemas import Enum, IdStr, IsoDateTime, Name, StrictSchema
 
@@ -168,12 +168,19 @@ def check_options(field_type, options, *, required):
 
 
 class FieldValuesIn(Schema):
-    """`{"values": {fieldId: value}}`; the keys are field ids, so the inner map is free-form."""
+    """`{"values": {fieldId: value | null}}` — the keys are field ids, so the map is free-form (API.md §1).
+    A bare `{fieldId: value}` map is read as the values too."""
 
     class Meta:
         unknown = EXCLUDE
 
     values = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), required=True)
+
+    @pre_load
+    def _bare_map(self, data, **kwargs):
+        if isinstance(data, dict) and "values" not in data:
+            return {"values": data}
+        return data
 
 
 # ---------------------------------------------------------------- relations

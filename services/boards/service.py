@@ -11,6 +11,9 @@ import/export and the portfolio in `transfer.py`; both are mixed into `BoardsSer
 from __future__ import annotations
 
 import logging
+import time
+
+from pymongo.errors import PyMongoError
 
 from libs.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from libs.common.mongo import is_id, iso, new_id, now, unit_of_work
@@ -73,6 +76,21 @@ class BoardsService(MetadataMixin, TransferMixin):
         self.client = client
         self.bus = bus
         self.db = db
+
+    # ================================================================== transactions
+    def transaction(self, work, attempts: int = 5):
+        """`work(session)` in one unit of work, run again when MongoDB aborts it for a write conflict
+        (TransientTransactionError). Board-structure writes first `lock_board` the project so that
+        concurrent moves, creations and deletions in one project serialise instead of racing on orders."""
+        for attempt in range(attempts):
+            try:
+                with unit_of_work(self.client) as s:
+                    return work(s)
+            except PyMongoError as exc:
+                if attempt + 1 < attempts and exc.has_error_label("TransientTransactionError"):
+                    time.sleep(0.005 * 2 ** attempt)
+                    continue
+                raise
 
     # ================================================================== shapes
     @staticmethod
@@ -320,10 +338,12 @@ class BoardsService(MetadataMixin, TransferMixin):
         project = self.get_project_or_404(actor, project_id)
         if scope_id is not None:
             self.get_scope_or_404(actor, project, scope_id)
-        with unit_of_work(self.client) as s:
+        def work(s):
+            self.store.lock_board(project["id"], session=s)
             order = self.store.count_columns(project["id"], scope_id, session=s)
-            column = self.store.insert_column(self._column_doc(project, name, order, scope_id, now()), session=s)
-        return self.column_out(column)
+            return self.store.insert_column(self._column_doc(project, name, order, scope_id, now()), session=s)
+
+        return self.column_out(self.transaction(work))
 
     def update_column(self, *, actor: Actor, project_id: str, column_id: str, data: dict) -> dict:
         project = self.get_project_or_404(actor, project_id)
@@ -331,29 +351,40 @@ class BoardsService(MetadataMixin, TransferMixin):
         changes = {"updatedAt": now()}
         if "name" in data:
             changes["name"] = data["name"]
-        with unit_of_work(self.client) as s:
+        def work(s):
+            fields = dict(changes)
             if "order" in data:
-                count = self.store.count_columns(project["id"], column.get("scopeId"), session=s)
-                old, new = column["order"], min(data["order"], count - 1)
+                self.store.lock_board(project["id"], session=s)
+                fresh = self.store.get_column(actor.workspace_id, project["id"], column["id"], session=s)
+                if fresh is None:
+                    raise NotFound("Column not found")
+                scope_id = fresh.get("scopeId")
+                count = self.store.count_columns(project["id"], scope_id, session=s)
+                old, new = fresh["order"], min(data["order"], count - 1)
                 if new > old:
-                    self.store.shift_columns(project["id"], column.get("scopeId"), start=old + 1, end=new + 1,
-                                             delta=-1, session=s)
+                    self.store.shift_columns(project["id"], scope_id, start=old + 1, end=new + 1, delta=-1, session=s)
                 elif new < old:
-                    self.store.shift_columns(project["id"], column.get("scopeId"), start=new, end=old, delta=1,
-                                             session=s)
-                changes["order"] = new
-            column = self.store.update_column(actor.workspace_id, column["id"], changes, session=s)
-        return self.column_out(column)
+                    self.store.shift_columns(project["id"], scope_id, start=new, end=old, delta=1, session=s)
+                fields["order"] = new
+            return self.store.update_column(actor.workspace_id, column["id"], fields, session=s)
+
+        return self.column_out(self.transaction(work))
 
     def delete_column(self, *, actor: Actor, project_id: str, column_id: str) -> dict:
         project = self.get_project_or_404(actor, project_id)
         column = self.get_column_or_404(actor, project, column_id)
-        with unit_of_work(self.client) as s:
+        def work(s):
+            self.store.lock_board(project["id"], session=s)
+            fresh = self.store.get_column(actor.workspace_id, project["id"], column["id"], session=s)
+            if fresh is None:
+                raise NotFound("Column not found")
             if self.store.column_size(column["id"], session=s):
                 raise Conflict("The column still holds cards: move or delete them first")
             self.store.delete_column(actor.workspace_id, column["id"], session=s)
-            self.store.shift_columns(project["id"], column.get("scopeId"), start=column["order"] + 1, delta=-1,
+            self.store.shift_columns(project["id"], fresh.get("scopeId"), start=fresh["order"] + 1, delta=-1,
                                      session=s)
+
+        self.transaction(work)
         return {"ok": True}
 
     # ================================================================== cards
@@ -406,18 +437,22 @@ class BoardsService(MetadataMixin, TransferMixin):
         assignee = self._assignee_row(actor, project, data.get("assigneeId"))
         label_ids = self._checked_label_ids(actor, project, data.get("labelIds") or [])
         ts = now()
-        with unit_of_work(self.client) as s:
+
+        def work(s):
+            self.store.lock_board(project["id"], session=s)
             order = self.store.column_size(column["id"], session=s)
             card = self._card_doc(actor, project, column, order, ts, **(data | {"labelIds": label_ids}))
             self.store.insert_card(card, session=s)
             events = []
-            project = self._ensure_member(actor, project, assignee, s, events)
-            events.append(act.activity("card_created", actor=actor, project=project, card=card))
+            current = self._ensure_member(actor, project, assignee, s, events)
+            events.append(act.activity("card_created", actor=actor, project=current, card=card))
             if card["assigneeId"]:
-                events.append(act.activity("card_assigned", actor=actor, project=project, card=card,
+                events.append(act.activity("card_assigned", actor=actor, project=current, card=card,
                                            assigneeId=card["assigneeId"], previousAssigneeId=None))
             self.outbox.add_many(events, session=s)
-        return self.card_out(card)
+            return card
+
+        return self.card_out(self.transaction(work))
 
     def update_card(self, *, actor: Actor, project_id: str | None, card_id: str, data: dict) -> dict:
         """Change any field; `columnId` and/or `order` move the card (dense orders in both columns)."""
@@ -464,16 +499,23 @@ class BoardsService(MetadataMixin, TransferMixin):
         source = self.store.get_column(actor.workspace_id, project["id"], card["columnId"]) if target else None
         if not set_ and not moving:
             return self.card_out(card)
-        with unit_of_work(self.client) as s:
+        def work(s):
+            fields = dict(set_)
             if moving:
-                set_.update(self._place(card, target, data.get("order"), s))
-            set_["updatedAt"] = now()
-            updated = self.store.update_card(actor.workspace_id, card["id"], set_=set_, session=s)
+                self.store.lock_board(project["id"], session=s)
+                fresh = self.store.get_card(actor.workspace_id, card["id"], session=s)   # its place now
+                if fresh is None:
+                    raise NotFound("Card not found")
+                fields.update(self._place(fresh, target, data.get("order"), s))
+            fields["updatedAt"] = now()
+            updated = self.store.update_card(actor.workspace_id, card["id"], set_=fields, session=s)
             events = []
-            project = self._ensure_member(actor, project, assignee, s, events)
-            events += self._change_events(actor, project, card, updated, changes, source, target)
+            current = self._ensure_member(actor, project, assignee, s, events)
+            events += self._change_events(actor, current, card, updated, changes, source, target)
             self.outbox.add_many(events, session=s)
-        return self.card_out(updated)
+            return updated
+
+        return self.card_out(self.transaction(work))
 
     def _place(self, card: dict, target: dict | None, order: int | None, s) -> dict:
         """Shift only the cards between the old and new place (one `$inc` per column)."""
@@ -515,11 +557,18 @@ class BoardsService(MetadataMixin, TransferMixin):
     def delete_card(self, *, actor: Actor, project_id: str, card_id: str) -> dict:
         project = self.get_project_or_404(actor, project_id)
         card = self.get_card_or_404(actor, project, card_id)
-        with unit_of_work(self.client) as s:
+
+        def work(s):
+            self.store.lock_board(project["id"], session=s)
+            fresh = self.store.get_card(actor.workspace_id, card["id"], session=s)
+            if fresh is None:
+                raise NotFound("Card not found")
             self.store.delete_cards(actor.workspace_id, [card["id"]], session=s)
-            self.store.shift_cards(card["columnId"], start=card["order"] + 1, delta=-1, session=s)
+            self.store.shift_cards(fresh["columnId"], start=fresh["order"] + 1, delta=-1, session=s)
             schedule_attachment_deletions(self.db, card_ids=[card["id"]], workspace_id=actor.workspace_id, session=s)
-            self.outbox.add(act.activity("card_deleted", actor=actor, project=project, card=card), session=s)
+            self.outbox.add(act.activity("card_deleted", actor=actor, project=project, card=fresh), session=s)
+
+        self.transaction(work)
         return {"ok": True}
 
     # ================================================================== comments

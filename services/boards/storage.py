@@ -162,6 +162,11 @@ class BoardsStore:
         return [_out(d) for d in self.projects.find({"workspaceId": ws_id, "members.userId": user_id},
                                                    session=session)]
 
+    def lock_board(self, project_id, session=None) -> None:
+        """Write the project's document first thing in a transaction: two transactions changing the same
+        board's orders then conflict (one is retried) instead of both reading the same orders."""
+        self.projects.update_one({"_id": project_id}, {"$inc": {"boardRev": 1}}, session=session)
+
     def delete_project_cascade(self, ws_id, project_id, session=None) -> None:
         for name in PROJECT_CHILDREN:
             self.db[name].delete_many({"projectId": project_id, "workspaceId": ws_id}, session=session)

@@ -233,3 +233,18 @@ def test_only_author_or_admin_deletes_a_comment(base, owner):
     again = mate.post(url, json={"content": "again"}).json()
     assert owner.delete(f"{url}/{again['id']}").status_code == 200   # workspace admin
     assert [c["id"] for c in owner.get(url).json()] == [by_owner["id"]]
+
+
+def test_concurrent_creates_and_moves_keep_orders_dense(owner):
+    from concurrent.futures import ThreadPoolExecutor
+    p = make_project(owner)
+    todo, doing = p["columns"][0]["id"], p["columns"][1]["id"]
+    with ThreadPoolExecutor(8) as pool:
+        cards = list(pool.map(lambda n: make_card(owner, p, 0, title=f"c{n}"), range(12)))
+    assert sorted(o for _, o in orders(owner, p, todo)) == list(range(12))
+    moves = [(c, {"columnId": doing, "order": 0} if n % 2 else {"order": 0}) for n, c in enumerate(cards)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda m: owner.patch(f"{P(owner, p)}/cards/{m[0]['id']}", json=m[1]), moves))
+    assert all(r.status_code == 200 for r in results), [r.text for r in results if r.status_code != 200]
+    assert sorted(o for _, o in orders(owner, p, todo)) == list(range(6))
+    assert sorted(o for _, o in orders(owner, p, doing)) == list(range(6))

@@ -72,6 +72,8 @@ def test_custom_fields_types_values_and_deletion(owner):
                       ("multi-select", "a"), ("date", "soon"), ("boolean", "yes"), ("text", 5)]:
         assert_error(owner.patch(cf, json={"values": {made[kind]["id"]: bad}}), 400)
     assert_error(owner.patch(cf, json={"values": {"f" * 24: 1}}), 400)
+    bare = owner.patch(cf, json={made["text"]["id"]: "bare map"})   # {fieldId: value} without "values"
+    assert bare.status_code == 200 and bare.json()["customFields"][made["text"]["id"]] == "bare map"
     cleared = owner.patch(cf, json={"values": {made["text"]["id"]: None}}).json()["customFields"]
     assert made["text"]["id"] not in cleared and cleared[made["number"]["id"]] == 3.5
     # retyping drops the values the new type refuses; renaming keeps them
