@@ -9,6 +9,8 @@ class Settings(CommonSettings):
         # Notifications older than this are deleted (TTL index + the worker's periodic purge).
         self.retention_days = env_int("NOTIFICATIONS_RETENTION_DAYS", 90)
         self.purge_interval = env_duration("NOTIFICATIONS_PURGE_INTERVAL", "1h")
+        # How often the worker logs its counters (handled, skipped, retried, deadLettered) when they moved.
+        self.stats_interval = env_duration("NOTIFICATIONS_STATS_INTERVAL", "60s")
         # The SSE stream: safety poll of the database (a NATS wake-up usually comes first),
         # heartbeat comment, and the longest a stream stays open before the client reconnects.
         self.stream_poll_ms = env_int("NOTIFICATIONS_STREAM_POLL_MS", 1000)

@@ -49,7 +49,15 @@ def build_worker(config: dict | None = None) -> NotificationsWorker:
         if removed:
             log.info("purged %d notifications older than %d days", removed, settings.retention_days)
 
+    last_stats: dict = {}
+
+    def log_stats():
+        if worker.stats != last_stats:
+            last_stats.update(worker.stats)
+            log.info("stats %s", " ".join(f"{k}={v}" for k, v in worker.stats.items()))
+
     worker.every(settings.purge_interval, purge_expired)
+    worker.every(settings.stats_interval, log_stats)
     return worker
 
 

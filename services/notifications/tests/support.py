@@ -42,7 +42,10 @@ class Publisher:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.nc = self._run(nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.2))
+        async def quiet(exc):  # reconnect noise while a test stops NATS
+            pass
+
+        self.nc = self._run(nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.2, error_cb=quiet))
         self.js = self.nc.jetstream()
         self._streams: set[str] = set()
 
@@ -61,6 +64,9 @@ class Publisher:
         if msg_id:
             hdrs["Nats-Msg-Id"] = msg_id
         self._run(self.js.publish(subject, data, headers=hdrs or None, timeout=5))
+
+    def consumer_info(self, stream: str, durable: str):
+        return self._run(self.js.consumer_info(stream, durable))
 
     def subscribe(self, subject: str) -> "queue.Queue":
         """Core subscription; messages land in the returned queue as nats Msg objects."""
