@@ -5,6 +5,7 @@ Consumed (stream IDENTITY, durable consumer "boards"; handlers are idempotent):
     identity.workspace.deleted  {workspaceId, orgId}         -> every boards record of the workspace is deleted
     identity.member.removed     {workspaceId, orgId, userId} -> unassigned from the workspace's cards,
                                                                 dropped from its projects' members
+    identity.user.updated       {user: {id, email, name}}    -> project member lists show the new name/email
     (attachments of deleted cards go to `attachments.service.schedule_deletions` in the same transaction)
 
 Commands (cmd.boards.<verb>, queue group "boards"; every payload carries `workspaceId`, an id of another
@@ -37,7 +38,8 @@ from .activity import Actor
 from .schemas import CardIn, CardPatch
 
 log = logging.getLogger(__name__)
-IDENTITY_SUBJECTS = ["identity.org.deleted", "identity.workspace.deleted", "identity.member.removed"]
+IDENTITY_SUBJECTS = ["identity.org.deleted", "identity.workspace.deleted", "identity.member.removed",
+                     "identity.user.updated"]
 CARD_FIELDS = ("title", "description", "priority", "startDate", "dueDate", "assigneeId", "checklist", "labelIds")
 
 
@@ -82,6 +84,8 @@ class Handlers:
             self.service.purge_tenant(workspace_id=data["workspaceId"])
         elif kind == "identity.member.removed" and data.get("workspaceId") and data.get("userId"):
             self.service.forget_member(workspace_id=data["workspaceId"], user_id=data["userId"])
+        elif kind == "identity.user.updated" and (data.get("user") or {}).get("id"):
+            self.service.refresh_user(user=data["user"])
 
     # ---------------------------------------------------------------- commands
     def get_card(self, p: dict) -> dict:

@@ -624,6 +624,11 @@ class BoardsService(MetadataMixin, TransferMixin):
             schedule_attachment_deletions(self.db, session=s, **scope)
             self.store.delete_tenant(session=s, **scope)
 
+    def refresh_user(self, *, user: dict) -> None:
+        """A user changed their name or email: project member lists show the new ones."""
+        with unit_of_work(self.client) as s:
+            self.store.rename_member(user, session=s)
+
     def forget_member(self, *, workspace_id: str, user_id: str) -> None:
         """A user left the workspace: unassign them from its cards and drop them from its projects."""
         ts = now()

@@ -158,6 +158,13 @@ class BoardsStore:
                                        session=session)
         return res.modified_count == 1
 
+    def rename_member(self, user, session=None) -> None:
+        """Refresh a user's email and name in every project membership (read, then `$set` each array)."""
+        for doc in self.projects.find({"members.userId": user["id"]}, {"members": 1}, session=session):
+            members = [dict(m, email=user.get("email", m.get("email")), name=user.get("name"))
+                       if m["userId"] == user["id"] else m for m in doc.get("members") or []]
+            self.projects.update_one({"_id": doc["_id"]}, {"$set": {"members": members}}, session=session)
+
     def projects_with_member(self, ws_id, user_id, session=None):
         return [_out(d) for d in self.projects.find({"workspaceId": ws_id, "members.userId": user_id},
                                                    session=session)]

@@ -182,6 +182,13 @@ def test_member_removed_from_workspace_is_unassigned_and_dropped(base, owner, db
     assert owner.get(f"{P(owner, p)}/cards/{card['id']}").json()["assigneeId"] is None
 
 
+def test_renamed_user_is_renamed_in_project_members(base, owner):
+    p = make_project(owner)
+    assert owner.patch("/auth/me", json={"name": "Olga Renamed"}).status_code == 200
+    wait_until(lambda: owner.get(f"{P(owner, p)}/members").json()[0]["name"] == "Olga Renamed", timeout=15,
+               message="member renamed")
+
+
 def test_workspace_and_org_deletion_cascade(base, db):
     boss = register(base, name="Boss")
     slug = f"org-{uuid.uuid4().hex[:8]}"
