@@ -239,3 +239,16 @@ def test_every_list_pages_with_limit_and_cursor(owner, path, body):
     assert [x["id"] for x in r.json()] == ids[2:] and "X-Next-Cursor" not in r.headers
     assert_error(owner.get(L + "?limit=abc"), 400)
     assert_error(owner.get(L + "?page=2"), 400)
+
+
+def test_a_pilotage_role_change_takes_effect(owner, viewer):
+    from tests.support import wait_until
+    assert_error(viewer.post(viewer.W + "/pilotage/missions", json={"objective": "o"}), 403)
+    r = owner.patch(owner.W + f"/members/{viewer.user_id}", json={"pilotageRole": "reviewer"})
+    assert r.status_code == 200, r.text
+    wait_until(lambda: viewer.post(viewer.W + "/pilotage/missions", json={"objective": "o"}).status_code == 201,
+               timeout=10, message="reviewer may write")
+    assert viewer.get(viewer.W + "/pilotage/state").json()["usageContext"]["role"] == "reviewer"
+    owner.patch(owner.W + f"/members/{viewer.user_id}", json={"pilotageRole": "viewer"})
+    wait_until(lambda: viewer.post(viewer.W + "/pilotage/missions", json={"objective": "o"}).status_code == 403,
+               timeout=10, message="viewer again")
