@@ -55,6 +55,8 @@ class Run:
         return self.local.client
 
     def __call__(self, name: str, n: int, fn, *, ok=(200, 201)) -> list:
+        if n <= 0:
+            return []
         latencies: list[float] = []
         statuses: Counter = Counter()
         results: list = [None] * n
