@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 
-from marshmallow import fields, validate
+from marshmallow import EXCLUDE, fields, validate
 
 from libs.common.errors import BadRequest
 from libs.common.schemas import Name, StrictSchema, load
@@ -43,17 +43,24 @@ IDENTITY_SUBJECTS = ["identity.org.deleted", "identity.workspace.deleted", "iden
 CARD_FIELDS = ("title", "description", "priority", "startDate", "dueDate", "assigneeId", "checklist", "labelIds")
 
 
-class Deliverable(StrictSchema):
+class Lenient(StrictSchema):
+    """Plans come from another service (agents' drafts): keys boards does not use are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class Deliverable(Lenient):
     title = Name(500, required=True)
     description = fields.String(validate=validate.Length(max=5000), allow_none=True, load_default=None)
 
 
-class Phase(StrictSchema):
+class Phase(Lenient):
     name = Name(100, required=True)
     deliverables = fields.List(fields.Nested(Deliverable), validate=validate.Length(max=500), load_default=list)
 
 
-class Plan(StrictSchema):
+class Plan(Lenient):
     name = Name(200, required=True)
     description = fields.String(validate=validate.Length(max=5000), allow_none=True, load_default=None)
     phases = fields.List(fields.Nested(Phase), validate=validate.Length(max=50), load_default=list)

@@ -115,7 +115,7 @@ class CommentIn(StrictSchema):
 
 # ---------------------------------------------------------------- scopes
 class ScopeIn(StrictSchema):
-    name = Name(200, required=True)
+    name = Name(200, load_default="New scope")   # the reference creates one with no body at all
     description = fields.String(validate=validate.Length(max=5000), allow_none=True, load_default=None)
     activeView = Enum(VIEWS, load_default="kanban")
 

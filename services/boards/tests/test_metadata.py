@@ -171,7 +171,11 @@ def test_scopes_views_and_their_boards(owner, db):
     assert (s1["projectId"], s1["order"], s1["activeView"]) == (p["id"], 0, "kanban")
     s2 = owner.post(url, json={"name": "Phase 2"}).json()
     assert s2["order"] == 1
-    assert_error(owner.post(url, json={}), 400)
+    assert_error(owner.post(url, json={"name": ""}), 400)
+    assert_error(owner.post(url, json={"name": "x", "color": "red"}), 400)
+    bare = owner.post(url)   # the reference's example: no body at all
+    assert bare.status_code == 201 and bare.json()["name"] and bare.json()["order"] == 2
+    assert owner.delete(f"{url}/{bare.json()['id']}").status_code == 200
     assert [s["id"] for s in owner.get(url).json()] == [s1["id"], s2["id"]]
     assert owner.get(f"{url}/{s1['id']}").json()["name"] == "Phase 1"
     patched = owner.patch(f"{url}/{s2['id']}", json={"name": "Phase Two", "order": 0}).json()
