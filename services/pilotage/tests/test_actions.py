@@ -189,15 +189,31 @@ def test_patch_and_delete_actions(owner, viewer, pilotage_db):
     assert events_of(pilotage_db, workspace_id(owner), "pilotage.action.deleted")[-1]["data"]["action"]["id"] == a["id"]
 
 
-def test_apply_of_a_card_action_without_boards_reports_the_error(owner, stack):
-    """When boards does not answer the command, the action stays approved and records the 503."""
-    if "boards" in stack.services:
-        return  # covered end to end by test_apply_boards.py
-    a = propose(owner, "move_card", {"cardId": MISSING, "targetColumn": "Done"})
-    review(owner, a, True)
-    assert_error(apply(owner, a), 503)
-    got = owner.get(owner.W + f"/pilotage/actions/{a['id']}").json()
-    assert got["status"] == "approved" and got["error"]["statusCode"] == 503
+def test_apply_while_boards_is_unavailable_reports_503_then_succeeds_once_it_is_back(owner, stack):
+    """Nobody answers cmd.boards.*: 503 recorded, action still approved; with boards back, apply works."""
+    from tests.support import wait_until
+    with_boards = "boards" in stack.services
+    card_id, P, done_column = MISSING, None, None
+    if with_boards:
+        project = owner.post(owner.W + "/projects", json={"name": "P", "templateId": "kanban"}).json()
+        columns = {c["name"]: c["id"] for c in project["columns"]}
+        P, done_column = owner.W + f"/projects/{project['id']}", columns["Done"]
+        card_id = owner.post(P + f"/columns/{columns['To Do']}/cards", json={"title": "c"}).json()["id"]
+        stack.kill("boards", "worker")
+    try:
+        a = propose(owner, "move_card", {"cardId": card_id, "targetColumn": "Done"})
+        review(owner, a, True)
+        assert_error(apply(owner, a), 503)
+        got = owner.get(owner.W + f"/pilotage/actions/{a['id']}").json()
+        assert got["status"] == "approved" and got["error"]["statusCode"] == 503
+    finally:
+        if with_boards:
+            stack.spawn("boards", "worker")
+    if with_boards:
+        wait_until(lambda: apply(owner, a).status_code == 200, timeout=30, message="apply once boards is back")
+        got = owner.get(owner.W + f"/pilotage/actions/{a['id']}").json()
+        assert got["status"] == "applied" and got["error"] is None
+        assert owner.get(P + f"/cards/{card_id}").json()["columnId"] == done_column
 
 
 def test_concurrent_applies_perform_the_action_once(owner):
