@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 import time
+from dataclasses import replace
 
 import jwt
 import urllib3
@@ -77,6 +78,9 @@ class Authenticator:
         # the stale answer would outlive the event by a whole TTL.
         self.generation = 0
         self._system_token = (0, "")
+        # Hot-path memos (warm cache = no identity round trip and no repeated crypto):
+        self._verified: dict = {}  # JWT -> its claims once the signature checked out (expiry re-checked on use)
+        self._signed: dict = {}    # what a caller is -> (monotonic expiry, signed internal token)
 
     # ---- invalidation (called from the NATS thread on identity events)
     def on_identity_event(self, subject: str, env: dict | None) -> None:
@@ -90,7 +94,27 @@ class Authenticator:
             user_id = data.get("userId") or (data.get("user") or {}).get("id")
             self.principals.drop_where(lambda k, v: k[0] == user_id)
         elif kind.startswith(("org.", "workspace.")):
+            self._drop_scope(kind, data)
+
+    def _drop_scope(self, kind: str, data: dict) -> None:
+        """An org or workspace was created, renamed or deleted: drop the answers about it only —
+        not the whole cache, which every sign-up (a personal org and workspace) would empty.
+        Keys are (userId, orgSlug, wsSlug); a refusal cached for a slug that now exists goes too."""
+        level = "org" if kind.startswith("org.") else "ws"
+        part = data.get("org") if level == "org" else data.get("workspace")
+        scope_id = (part or {}).get("id") or data.get("orgId" if level == "org" else "workspaceId")
+        new_slug = (part or {}).get("slug")
+        if not scope_id:
             self.principals.clear()
+            return
+        slot = 1 if level == "org" else 2
+
+        def stale(key, value):
+            if isinstance(value, _Missing):
+                return new_slug is not None and key[slot] == new_slug
+            return (value.get(level) or {}).get("id") == scope_id
+
+        self.principals.drop_where(stale)
 
     def clear(self) -> None:
         self.generation += 1
@@ -119,6 +143,12 @@ class Authenticator:
         if token.startswith(PAT_PREFIX):
             pat = self._resolve_pat(token)
             return {"sub": pat["userId"]}, pat
+        claims = self._verified.get(token)
+        if claims is not None:
+            if claims["exp"] <= time.time():
+                self._verified.pop(token, None)
+                raise Unauthorized("Token expired")
+            return claims, None
         try:
             claims = jwt.decode(token, self.settings.jwt_secret, algorithms=["HS256"],
                                 options={"require": ["exp", "sub"]})
@@ -126,8 +156,11 @@ class Authenticator:
             raise Unauthorized("Token expired")
         except jwt.PyJWTError:
             raise Unauthorized("Invalid token")
-        if claims.get("typ", "access") != "access":
+        if claims.get("typ", "access") != "access" or not isinstance(claims["exp"], (int, float)):
             raise Unauthorized("Invalid token")
+        if len(self._verified) > 20_000:  # bound memory: start over rather than track LRU
+            self._verified.clear()
+        self._verified[token] = claims
         return claims, None
 
     def _resolve_pat(self, token: str) -> dict:
@@ -188,6 +221,22 @@ class Authenticator:
                       org=principal.get("org"), ws=principal.get("ws"), token_id=pat["tokenId"] if pat else None,
                       request_id=request_id)
 
+    def signed_caller(self, caller: Caller) -> str:
+        """The internal token for `caller`, reused for a few seconds: signing it on every request
+        costs more than the rest of the warm path. The request id travels in X-Request-Id."""
+        key = (caller.user_id, caller.email, caller.name, caller.via, caller.scopes, _frozen(caller.org),
+               _frozen(caller.ws), caller.token_id)
+        now = time.monotonic()
+        hit = self._signed.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        ttl = self.settings.internal_token_ttl
+        token = sign_caller(replace(caller, request_id=None), self.settings.internal_token_secret, ttl)
+        if len(self._signed) > 20_000:
+            self._signed.clear()
+        self._signed[key] = (now + min(10.0, ttl / 2), token)  # always more than half its life left
+        return token
+
     # ---- identity's internal endpoints
     def system_token(self) -> str:
         issued, token = self._system_token
@@ -218,6 +267,10 @@ class Authenticator:
                 raise ServiceUnavailable("Service identity is unavailable")
             raise error_for_status(resp.status, payload.get("message", "Error"))
         return payload
+
+
+def _frozen(part: dict | None):
+    return tuple(sorted(part.items())) if part else None
 
 
 def _epoch(iso_text: str | None) -> float | None:

@@ -77,15 +77,18 @@ def test_method_not_allowed_is_json(alice):
 # ---------------------------------------------------------------- limits
 def test_body_over_the_limit_is_413_json(base, alice):
     big = b'{"name": "' + b"x" * (1024 * 1024) + b'"}'
-    r = alice.patch("/auth/me", data=big, headers={"Content-Type": "application/json"})
-    assert_error(r, 413)
     assert_error(requests.post(base + "/auth/register", data=big, headers={"Content-Type": "application/json"},
                                timeout=30), 413)
 
     def chunks():
         for _ in range(20):
             yield b"x" * 65536
-    assert_error(alice.patch("/auth/me", data=chunks(), headers={"Content-Type": "application/json"}), 413)
+    # on one keep-alive connection: the 413 always arrives, and the connection stays usable
+    for _ in range(5):
+        assert_error(alice.patch("/auth/me", data=big, headers={"Content-Type": "application/json"}), 413)
+        assert alice.get("/auth/me").status_code == 200
+        assert_error(alice.patch("/auth/me", data=chunks(), headers={"Content-Type": "application/json"}), 413)
+        assert alice.get("/auth/me").status_code == 200
     # just under the limit goes through (and fails validation instead)
     ok_size = b'{"name": "' + b"x" * 1000 + b'"}'
     assert_error(alice.patch("/auth/me", data=ok_size, headers={"Content-Type": "application/json"}), 400, "name")
@@ -143,7 +146,7 @@ def test_services_refuse_requests_without_the_gateway_caller(stack, alice):
     identity = stack.service_url("identity")
     r = requests.get(identity + "/auth/me", headers={"Authorization": f"Bearer {alice.token}"}, timeout=30)
     assert_error(r, 401)
-    forged = sign_caller(Caller(user_id=alice.user_id, email=alice.email), "not-the-internal-secret")
+    forged = sign_caller(Caller(user_id=alice.user_id, email=alice.email), "not-the-internal-secret-but-32-bytes-long")
     assert_error(requests.get(identity + "/auth/me", headers={"X-Stellary-Caller": forged}, timeout=30), 401)
     genuine = sign_caller(Caller(user_id=alice.user_id, email=alice.email), stack.env["INTERNAL_TOKEN_SECRET"])
     r = requests.get(identity + "/auth/me", headers={"X-Stellary-Caller": genuine}, timeout=30)
@@ -250,11 +253,23 @@ def test_token_rate_limit_is_429_with_headers(local_gateway, base):
     assert statuses[0].headers["X-RateLimit-Remaining"] == "4"
 
 
+def settle(auth, quiet=0.3, timeout=5.0):
+    """Wait until identity's events stopped arriving at this gateway (its generation holds still)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        seen = auth.generation
+        time.sleep(quiet)
+        if auth.generation == seen:
+            return
+    raise AssertionError("identity events keep arriving")
+
+
 def test_identity_events_invalidate_only_what_they_concern(local_gateway, base):
     alice = register(base)
     bob = team(base, alice)
     auth = local_gateway.extensions["auth"]
     client = local_gateway.test_client()
+    settle(auth)
     for who in (alice, bob):
         assert client.get(alice.W, headers={"Authorization": f"Bearer {who.token}"}).status_code == 200
     lookups = auth.stats["principal_lookups"]
@@ -265,3 +280,31 @@ def test_identity_events_invalidate_only_what_they_concern(local_gateway, base):
     assert auth.stats["principal_lookups"] == lookups
     r = client.get(alice.W, headers={"Authorization": f"Bearer {bob.token}"})
     assert r.json["myPilotageRole"] == "reviewer" and auth.stats["principal_lookups"] == lookups + 1
+
+
+def test_sign_ups_and_new_workspaces_do_not_empty_the_cache(local_gateway, base):
+    alice = register(base)
+    auth = local_gateway.extensions["auth"]
+    client = local_gateway.test_client()
+    headers = {"Authorization": f"Bearer {alice.token}"}
+    settle(auth)
+    assert client.get(alice.W, headers=headers).status_code == 200
+    lookups, generation = auth.stats["principal_lookups"], auth.generation
+    newcomer = register(base)  # a personal org and workspace: org.created, workspace.created
+    assert newcomer.post(f"/orgs/{newcomer.org}/workspaces", json={"name": "x", "slug": "x-ws"}).status_code == 201
+    wait_until(lambda: auth.generation >= generation + 4, timeout=2)
+    settle(auth)
+    assert client.get(alice.W, headers=headers).status_code == 200
+    assert auth.stats["principal_lookups"] == lookups
+
+
+def test_a_cached_refusal_ends_when_the_org_appears(local_gateway, base):
+    alice = register(base)
+    auth = local_gateway.extensions["auth"]
+    client = local_gateway.test_client()
+    headers = {"Authorization": f"Bearer {alice.token}"}
+    slug = f"later-{uuid.uuid4().hex[:8]}"
+    assert client.get(f"/organizations/{slug}", headers=headers).status_code == 404  # cached refusal
+    # created through the other gateway: this one learns it from the event alone
+    assert alice.post("/organizations", json={"name": "Later", "slug": slug}).status_code == 201
+    wait_until(lambda: client.get(f"/organizations/{slug}", headers=headers).status_code == 200, timeout=1)
