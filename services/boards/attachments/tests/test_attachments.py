@@ -450,6 +450,38 @@ def test_failed_metadata_write_deletes_the_uploaded_object(stack, mongo, s3, boa
         mongo.drop_database(tdb.name)
 
 
+def test_upload_while_s3_is_down_is_503_and_leaves_a_due_cleanup_row(mongo):
+    import tempfile
+
+    from libs.common.context import Caller
+    from libs.common.errors import ServiceUnavailable
+
+    tdb = mongo[f"stellary_test_attach_{uuid.uuid4().hex[:8]}"]
+    try:
+        ensure_indexes(tdb)
+        dead = ObjectStore(endpoint="http://127.0.0.1:9", bucket=BUCKET, access_key="stellary",
+                           secret_key="stellary-secret", region="us-east-1", connect_timeout=0.5, max_attempts=1)
+
+        class Settings:
+            max_upload_bytes = LIMIT
+
+        service = AttachmentService(db=tdb, client=mongo, objects=dead, settings=Settings())
+        card = {"id": new_id(), "orgId": new_id(), "workspaceId": new_id(), "projectId": new_id()}
+        tdb.cards.insert_one({"_id": card["id"], "orgId": card["orgId"], "workspaceId": card["workspaceId"],
+                              "projectId": card["projectId"], "attachmentCount": 0})
+        spool = tempfile.SpooledTemporaryFile()
+        spool.write(b"data")
+        with pytest.raises(ServiceUnavailable):
+            service.create(caller=Caller(user_id=new_id()), card=card,
+                           upload=Upload(file=spool, filename="d.txt", mime_type="text/plain", size=4))
+        assert tdb.attachments.count_documents({}) == 0
+        assert tdb.cards.find_one({"_id": card["id"]})["attachmentCount"] == 0
+        row = tdb.s3_deletions.find_one({})
+        assert row["key"].startswith(f"{card['orgId']}/") and row["nextAt"] <= epoch_ms()
+    finally:
+        mongo.drop_database(tdb.name)
+
+
 # ----------------------------------------------------------------------------- cascades (boards core)
 
 def test_deleting_the_card_deletes_its_objects(board, db, s3):
@@ -477,3 +509,43 @@ def test_deleting_the_project_deletes_its_objects(board, db, s3):
     assert r.status_code == 200, r.text
     wait_until(lambda: keys_under(s3, project_prefix) == [], timeout=15, message="project's objects deleted")
     assert db.attachments.count_documents({"projectId": board.project_id}) == 0
+
+
+def test_deleting_a_workspace_then_the_org_deletes_their_objects(alice, db, s3):
+    """identity.workspace.deleted / identity.org.deleted → the boards worker deletes the records
+    and queues the objects through schedule_deletions."""
+    slug = f"files-{uuid.uuid4().hex[:8]}"
+    assert alice.post("/organizations", json={"name": "Files", "slug": slug}).status_code == 201
+    boards_ = []
+    for ws in ("first", "second"):
+        assert alice.post(f"/orgs/{slug}/workspaces", json={"name": ws, "slug": ws}).status_code == 201
+        member = alice.with_token(alice.token)
+        member.org, member.ws, member.W = slug, ws, f"/orgs/{slug}/workspaces/{ws}"
+        boards_.append(Board(member, db))
+    first, second = boards_
+    if not first.via_api:
+        pytest.xfail("pending: the boards core's project endpoints are not served yet")
+    for board in boards_:
+        board.upload("a.txt", b"a", "text/plain")
+        board.upload("b.txt", b"b", "text/plain", card_id=board.new_card())
+    ws_prefix = lambda b: f"{b.org_id}/{b.ws_id}/"   # noqa: E731
+    assert len(keys_under(s3, ws_prefix(first))) == 2 and len(keys_under(s3, ws_prefix(second))) == 2
+
+    assert alice.delete(first.user.W).status_code == 200
+    wait_until(lambda: keys_under(s3, ws_prefix(first)) == [], timeout=30, message="workspace's objects deleted")
+    assert db.attachments.count_documents({"workspaceId": first.ws_id}) == 0
+    assert len(keys_under(s3, ws_prefix(second))) == 2
+
+    assert alice.delete(f"/organizations/{slug}").status_code == 200
+    wait_until(lambda: keys_under(s3, f"{second.org_id}/") == [], timeout=30, message="org's objects deleted")
+    assert db.attachments.count_documents({"orgId": second.org_id}) == 0
+
+
+def test_health_reports_s3(stack):
+    import requests
+
+    body = requests.get(stack.service_url("boards") + "/health", timeout=10).json()
+    assert body["components"]["s3"] == "up" and body["status"] == "ok"
+    down = ObjectStore(endpoint="http://127.0.0.1:9", bucket=BUCKET, access_key="stellary",
+                       secret_key="stellary-secret", region="us-east-1")
+    assert down.healthy() is False
