@@ -3,14 +3,17 @@ deleted through the `s3_deletions` queue, so a crash or an S3 outage never orpha
 
 Upload: queue a guard deletion of the new key (due in 15 min), PUT the object, then in one unit of
 work insert the metadata, $inc the card's attachmentCount and remove the guard. If the process dies
-between the PUT and the commit, the guard deletes the orphan later; if the commit fails, the object
-is deleted at once (or by the guard when S3 refuses).
+between the PUT and the commit, the guard deletes the orphan later; if the unit of work fails, the
+object is deleted at once (or queued when S3 refuses) — unless reading back shows the commit landed
+after all (MongoDB's "unknown commit result"), which is then a success.
 Delete: in one unit of work remove the metadata, $dec the count and queue the key; then try to
 delete the object right away, leaving the row to the worker if S3 refuses.
+The worker never deletes a key that an attachment still references.
 """
 from __future__ import annotations
 
 import logging
+
 from libs.common.errors import NotFound, ServiceUnavailable
 from libs.common.mongo import iso, is_id, new_id, now, unit_of_work
 
@@ -77,8 +80,8 @@ def schedule_deletions(db, *, card_ids=None, project_id=None, workspace_id=None,
 
 def process_deletions(db, objects, *, limit: int = 100) -> dict:
     """One pass of the worker job: delete due keys from S3; a row goes away only once S3 accepted.
-    On failure: attempts+1, lastError, nextAt pushed back (1 s, 2 s, 4 s … 5 min). Stops the pass
-    at the first unreachable-S3 error (the next pass retries). Returns {"deleted", "failed"}."""
+    On failure: attempts+1, lastError, nextAt pushed back (1 s, 2 s, 4 s … 5 min), and the pass
+    stops there (S3 is likely down; the next pass, a second later, goes on with the other rows). Returns {"deleted", "failed"}."""
     store = AttachmentStore(db)
     stats = {"deleted": 0, "failed": 0}
     for row in store.due(limit=limit):
