@@ -112,14 +112,8 @@ class DocumentService:
             filters["parentId"] = None if parent in ("root", "null") else parent
         if query.get("q"):
             filters["title"] = {"$regex": re.escape(query["q"]), "$options": "i"}
-        limit = query.get("limit")
-        projection = {"content": 0}
-        rows = self.store.list("documents", caller.workspace_id, filters=filters, after=query.get("cursor"),
-                               limit=(limit + 1) if limit else None, projection=projection)
-        next_cursor = None
-        if limit and len(rows) > limit:
-            rows = rows[:limit]
-            next_cursor = rows[-1]["id"]
+        rows, next_cursor = self.store.page("documents", caller.workspace_id, filters=filters, limit=query.get("limit"),
+                                            cursor=query.get("cursor"), projection={"content": 0})
         return [render(r, content=False) for r in rows], next_cursor
 
     def update(self, *, caller: Caller, document_id: str, data: dict) -> dict:

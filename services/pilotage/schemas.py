@@ -10,6 +10,7 @@ import json
 
 from marshmallow import ValidationError, fields, pre_load, validate, validates, validates_schema
 
+from libs.common.mongo import is_id
 from libs.common.schemas import Enum, IdStr, StrictSchema
 
 MISSION_STATUSES = ("to_launch", "in_progress", "blocked", "done")
@@ -304,7 +305,6 @@ class DocumentQuery(PageQuery):
 
     @validates("parentId")
     def _parent(self, value, **kwargs):
-        from libs.common.mongo import is_id
         if value is not None and value not in ("root", "null") and not is_id(value):
             raise ValidationError("parentId must be a document id, or root.")
 

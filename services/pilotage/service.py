@@ -12,11 +12,12 @@ from datetime import timedelta
 from marshmallow import ValidationError
 
 from libs.common.context import Caller, require_pilotage
-from libs.common.errors import ApiError, BadRequest, Conflict, NotFound
+from libs.common.errors import ApiError, BadRequest, Conflict, NotFound, validation_message
 from libs.common.mongo import is_id, iso, new_id, now, unit_of_work
 from libs.common.schemas import load
 
 from . import events, schemas
+from .actions import EXECUTORS
 from .state import build_state
 
 # collection -> (entity name in events and messages, fields a PATCH may change)
@@ -57,9 +58,9 @@ def render(name: str, row: dict) -> dict:
     return out
 
 
-def message_error(exc: Exception) -> dict:
-    status = getattr(exc, "status", 500)
-    return {"statusCode": status, "message": getattr(exc, "message", str(exc)), "at": iso(now())}
+def error_record(exc: ApiError) -> dict:
+    """What `error` records on an action whose apply was refused."""
+    return {"statusCode": exc.status, "message": exc.message, "at": iso(now())}
 
 
 class PilotageService:
@@ -125,12 +126,7 @@ class PilotageService:
              cursor: str | None = None) -> tuple[list[dict], str | None]:
         """(rows, next cursor or None), in creation order."""
         filters = {k: v for k, v in (filters or {}).items() if v is not None}
-        rows = self.store.list(name, caller.workspace_id, filters=filters, after=cursor,
-                               limit=(limit + 1) if limit else None)
-        next_cursor = None
-        if limit and len(rows) > limit:
-            rows = rows[:limit]
-            next_cursor = rows[-1]["id"]
+        rows, next_cursor = self.store.page(name, caller.workspace_id, filters=filters, limit=limit, cursor=cursor)
         return [render(name, r) for r in rows], next_cursor
 
     def update(self, name: str, *, caller: Caller, entity_id: str, data: dict) -> dict:
@@ -267,8 +263,6 @@ class PilotageService:
         for a deleted card, 400 for a bad payload) → the action stays `approved`, `error` records
         {statusCode, message, at}, and the caller receives that same error.
         """
-        from .actions import EXECUTORS
-
         action = self.get_or_raise("actions", caller, action_id)
         require_pilotage(caller, "reviewer")
         if action["status"] != "approved":
@@ -284,7 +278,6 @@ class PilotageService:
             try:
                 payload = load(executor.schema(), action.get("payload") or {})
             except ValidationError as exc:
-                from libs.common.errors import validation_message
                 raise BadRequest(f"payload: {validation_message(exc.normalized_messages())}",
                                  details=exc.normalized_messages()) from exc
             if executor.local:
@@ -296,7 +289,7 @@ class PilotageService:
                 return self._mark_applied(caller, action_id, result, s)
         except ApiError as exc:
             self.store.update("actions", caller.workspace_id, action_id,
-                              {"error": message_error(exc), "applyingAt": None})
+                              {"error": error_record(exc), "applyingAt": None})
             raise
         except BaseException:
             self.store.update("actions", caller.workspace_id, action_id, {"applyingAt": None})

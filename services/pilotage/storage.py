@@ -108,8 +108,15 @@ class PilotageStore:
         # (1,000 todos: ~60 ms sorted vs ~35 ms unsorted); hex ids sort the same as strings.
         return sorted((_out(d) for d in cursor), key=lambda d: d["id"])
 
-    def count(self, name: str, workspace_id: str, filters: dict | None = None) -> int:
-        return self.col(name).count_documents({"workspaceId": workspace_id} | (filters or {}))
+    def page(self, name: str, workspace_id: str, *, filters: dict | None = None, limit: int | None = None,
+             cursor: str | None = None, projection: dict | None = None) -> tuple[list[dict], str | None]:
+        """(rows, next cursor or None): `limit` rows after `cursor`, and the cursor when more remain."""
+        rows = self.list(name, workspace_id, filters=filters, after=cursor, projection=projection,
+                         limit=(limit + 1) if limit else None)
+        if limit and len(rows) > limit:
+            rows = rows[:limit]
+            return rows, rows[-1]["id"]
+        return rows, None
 
     def unlink(self, name: str, workspace_id: str, field: str, value: str, *, session=None) -> list[str]:
         """Clear `field` wherever it points at `value`; returns the ids that changed."""
