@@ -20,7 +20,7 @@ from . import events, schemas
 from .actions import EXECUTORS
 from .state import build_state
 
-# collection -> (entity name in events and messages, fields a PATCH may change)
+# collection -> the entity's name (event subjects, `data` keys, messages)
 ENTITY = {
     "missions": "mission",
     "priorities": "priority",
@@ -29,6 +29,7 @@ ENTITY = {
     "docs": "doc",
     "actions": "action",
 }
+# what the API shows of each entity, besides id / createdAt / updatedAt
 PUBLIC = {
     "missions": ("objective", "module", "status", "blockedReason"),
     "priorities": ("label", "module", "active", "order"),
