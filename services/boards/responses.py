@@ -100,3 +100,17 @@ class PortfolioRow(Schema):
     totalCards, openCards, doneCards, overdueCards, progress = Int(), Int(), Int(), Int(), Int()
     byPriority = Nested(ByPriority)
     updatedAt = Str()
+
+
+class ExportOut(Schema):
+    """The snapshot (see transfer.py): ids link its parts; `POST …/projects/import` accepts it as-is."""
+    version = Int()
+    exportedAt = Str()
+    project = fields.Dict()
+    scopes = List(fields.Dict())
+    columns = List(fields.Dict())
+    labels = List(fields.Dict())
+    customFields = List(fields.Dict())
+    cards = List(fields.Dict())
+    relations = List(fields.Dict())
+    members = List(fields.Dict())

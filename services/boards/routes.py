@@ -76,7 +76,8 @@ def delete_project(org, ws, project_id):
     return svc().delete_project(actor=who(org, ws), project_id=project_id)
 
 
-@api.route(P + "/export", "GET", summary="Export a project as a complete JSON snapshot (version 1)")
+@api.route(P + "/export", "GET", response=r.ExportOut,
+           summary="Export a project as a complete JSON snapshot (version 1)")
 def export_project(org, ws, project_id):
     return svc().export_project(actor=who(org, ws), project_id=project_id)
 

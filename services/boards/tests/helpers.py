@@ -81,6 +81,14 @@ class EventTap:
             self.nc.request(subject, json.dumps(payload).encode(), timeout=timeout), self.loop)
         return json.loads(future.result(timeout + 2).data)
 
+    def publish(self, subject: str, payload: dict) -> None:
+        """A core NATS publish (JetStream streams capture it like any producer's message)."""
+        asyncio.run_coroutine_threadsafe(self._publish(subject, payload), self.loop).result(10)
+
+    async def _publish(self, subject, payload):
+        await self.nc.publish(subject, json.dumps(payload).encode())
+        await self.nc.flush()
+
     def matching(self, predicate) -> list[dict]:
         with self.lock:
             return [e for e in self.events if predicate(e)]

@@ -182,6 +182,40 @@ def test_member_removed_from_workspace_is_unassigned_and_dropped(base, owner, db
     assert owner.get(f"{P(owner, p)}/cards/{card['id']}").json()["assigneeId"] is None
 
 
+def test_identity_member_removed_handler_is_idempotent(base, owner, tap):
+    """A real identity event published on NATS, twice (redelivery under another id): same end state."""
+    mate = team(base, owner)
+    p = make_project(owner)
+    card = make_card(owner, p, assigneeId=mate.user_id)
+    other = make_card(owner, p, title="other", assigneeId=owner.user_id)
+    for _ in range(2):
+        tap.publish("identity.member.removed", {
+            "id": str(ObjectId()), "type": "identity.member.removed", "occurredAt": "2026-01-01T00:00:00.000Z",
+            "actor": {"userId": owner.user_id, "via": "user"}, "orgId": p["orgId"], "workspaceId": p["workspaceId"],
+            "data": {"workspaceId": p["workspaceId"], "orgId": p["orgId"], "userId": mate.user_id}})
+    wait_until(lambda: owner.get(f"{P(owner, p)}/cards/{card['id']}").json()["assigneeId"] is None
+               and [m["userId"] for m in owner.get(f"{P(owner, p)}/members").json()] == [owner.user_id],
+               timeout=15, message="member forgotten")
+    assert owner.get(f"{P(owner, p)}/cards/{other['id']}").json()["assigneeId"] == owner.user_id
+
+
+def test_commands_are_scoped_by_workspace(owner, outsider, tap):
+    p = make_project(owner)
+    card = make_card(owner, p)
+    theirs = make_project(outsider)["workspaceId"]
+    actor = {"userId": outsider.user_id, "via": "agent"}
+    for verb, payload in [("update_card", {"cardId": card["id"], "changes": {"title": "x"}}),
+                          ("move_card", {"cardId": card["id"], "targetColumn": "Done"}),
+                          ("create_card", {"projectId": p["id"], "columnName": "To Do", "title": "x"})]:
+        reply = tap.request(f"cmd.boards.{verb}", {"workspaceId": theirs, "actor": actor, **payload})
+        assert reply["ok"] is False and reply["statusCode"] == 404, (verb, reply)
+    assert tap.request("cmd.boards.get_cards", {"workspaceId": theirs, "cardIds": [card["id"]]})["data"] == []
+    assert p["id"] not in [r["projectId"] for r in
+                           tap.request("cmd.boards.project_summaries", {"workspaceId": theirs})["data"]]
+    assert tap.request("cmd.boards.get_card", {"cardId": card["id"]})["statusCode"] == 400
+    assert owner.get(f"{P(owner, p)}/cards/{card['id']}").json()["title"] == "Card"
+
+
 def test_renamed_user_is_renamed_in_project_members(base, owner):
     p = make_project(owner)
     assert owner.patch("/auth/me", json={"name": "Olga Renamed"}).status_code == 200
