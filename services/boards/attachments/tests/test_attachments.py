@@ -1,8 +1,6 @@
 """Attachments through the gateway, against the stack's real SeaweedFS S3 and Mongo stand-in.
-
-Cards come from the boards core's endpoints when they exist; until then they are inserted
-straight into `stellary_boards.cards` (the shape docs/CONTRACTS.md pins down).
-"""
+Projects and cards are made through the boards core's endpoints; S3 is checked with boto3 and
+Mongo with pymongo directly."""
 from __future__ import annotations
 
 import uuid
@@ -14,7 +12,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from pymongo import MongoClient
 
-from libs.common.mongo import new_id, now, unit_of_work
+from libs.common.mongo import new_id, unit_of_work
 from services.boards.attachments.objects import ObjectStore
 from services.boards.attachments.service import AttachmentService, process_deletions, schedule_deletions
 from services.boards.attachments.storage import deletion_row, ensure_indexes, epoch_ms
@@ -70,42 +68,24 @@ def ids_of(user) -> tuple[str, str]:
     return org["id"], ws["id"]
 
 
-def core_ready(user) -> bool:
-    """Whether the boards core's project endpoints are served (else cards are inserted directly)."""
-    return user.get(user.W + "/projects").status_code == 200
-
-
 class Board:
-    """A project with a card of `user`'s personal workspace; `.C` is the card's attachments path."""
+    """A kanban project with a card in `user`'s workspace, made through the boards core's endpoints;
+    `.C()` is a card's attachments path."""
 
     def __init__(self, user, db):
         self.user, self.db = user, db
         self.org_id, self.ws_id = ids_of(user)
-        self.via_api = core_ready(user)
-        if self.via_api:
-            r = user.post(user.W + "/projects", json={"name": "Attachments", "templateId": "kanban"})
-            assert r.status_code == 201, r.text
-            self.project_id = r.json()["id"]
-            self.P = f"{user.W}/projects/{self.project_id}"
-            columns = user.get(self.P + "/columns").json()
-            self.column_id = columns[0]["id"]
-        else:
-            self.project_id = new_id()
-            self.P = f"{user.W}/projects/{self.project_id}"
-            db.projects.insert_one({"_id": self.project_id, "orgId": self.org_id, "workspaceId": self.ws_id,
-                                    "name": "Attachments", "createdAt": now()})
+        r = user.post(user.W + "/projects", json={"name": "Attachments", "templateId": "kanban"})
+        assert r.status_code == 201, r.text
+        self.project_id = r.json()["id"]
+        self.P = f"{user.W}/projects/{self.project_id}"
+        self.column_id = user.get(self.P + "/columns").json()[0]["id"]
         self.card_id = self.new_card()
 
     def new_card(self) -> str:
-        if self.via_api:
-            r = self.user.post(f"{self.P}/columns/{self.column_id}/cards", json={"title": "with files"})
-            assert r.status_code == 201, r.text
-            return r.json()["id"]
-        card_id = new_id()
-        self.db.cards.insert_one({"_id": card_id, "orgId": self.org_id, "workspaceId": self.ws_id,
-                                  "projectId": self.project_id, "title": "with files", "commentCount": 0,
-                                  "attachmentCount": 0, "createdAt": now()})
-        return card_id
+        r = self.user.post(f"{self.P}/columns/{self.column_id}/cards", json={"title": "with files"})
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
 
     def C(self, card_id: str | None = None) -> str:
         return f"{self.P}/cards/{card_id or self.card_id}/attachments"
@@ -114,11 +94,9 @@ class Board:
         return f"{self.org_id}/{self.ws_id}/{self.project_id}/{card_id or self.card_id}/"
 
     def attachment_count(self, card_id: str | None = None) -> int:
-        if self.via_api:
-            r = self.user.get(f"{self.P}/cards/{card_id or self.card_id}")
-            assert r.status_code == 200, r.text
-            return r.json()["attachmentCount"]
-        return self.db.cards.find_one({"_id": card_id or self.card_id})["attachmentCount"]
+        r = self.user.get(f"{self.P}/cards/{card_id or self.card_id}")
+        assert r.status_code == 200, r.text
+        return r.json()["attachmentCount"]
 
     def upload(self, name="a.bin", data=b"hello", content_type=None, card_id=None, user=None):
         part = (name, data) if content_type is None else (name, data, content_type)
@@ -485,8 +463,6 @@ def test_upload_while_s3_is_down_is_503_and_leaves_a_due_cleanup_row(mongo):
 # ----------------------------------------------------------------------------- cascades (boards core)
 
 def test_deleting_the_card_deletes_its_objects(board, db, s3):
-    if not board.via_api:
-        pytest.xfail("pending: the boards core's card endpoints are not served yet")
     board.upload("a.txt", b"a", "text/plain")
     board.upload("b.txt", b"b", "text/plain")
     assert len(keys_under(s3, board.prefix())) == 2
@@ -498,8 +474,6 @@ def test_deleting_the_card_deletes_its_objects(board, db, s3):
 
 
 def test_deleting_the_project_deletes_its_objects(board, db, s3):
-    if not board.via_api:
-        pytest.xfail("pending: the boards core's project endpoints are not served yet")
     card2 = board.new_card()
     board.upload("a.txt", b"a", "text/plain")
     board.upload("b.txt", b"b", "text/plain", card_id=card2)
@@ -523,8 +497,6 @@ def test_deleting_a_workspace_then_the_org_deletes_their_objects(alice, db, s3):
         member.org, member.ws, member.W = slug, ws, f"/orgs/{slug}/workspaces/{ws}"
         boards_.append(Board(member, db))
     first, second = boards_
-    if not first.via_api:
-        pytest.xfail("pending: the boards core's project endpoints are not served yet")
     for board in boards_:
         board.upload("a.txt", b"a", "text/plain")
         board.upload("b.txt", b"b", "text/plain", card_id=board.new_card())
