@@ -146,6 +146,29 @@ def test_large_download_streams_every_byte(board):
     assert b"".join(got.iter_content(65536)) == data
 
 
+def test_the_references_curl_example_works(board, tmp_path):
+    """`curl -F "file=@./document.pdf"` as in the reference; 2 MB makes curl send
+    `Expect: 100-continue` through the gateway to the service."""
+    import json
+    import shutil
+    import subprocess
+
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    source = tmp_path / "document.pdf"
+    source.write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 8192)
+    auth = f"Authorization: Bearer {board.user.token}"
+    out = subprocess.run(["curl", "-sS", "-X", "POST", board.user.base + board.C(), "-H", auth,
+                          "-F", f"file=@{source}"], capture_output=True, timeout=60, check=True)
+    meta = json.loads(out.stdout)
+    assert meta["originalName"] == "document.pdf" and meta["mimeType"] == "application/pdf"
+    assert meta["size"] == source.stat().st_size
+    target = tmp_path / "downloaded"
+    subprocess.run(["curl", "-sS", "-f", "-o", str(target), board.user.base + f"{board.C()}/{meta['id']}",
+                    "-H", auth], timeout=60, check=True)
+    assert target.read_bytes() == source.read_bytes()
+
+
 def test_list_is_in_upload_order_and_counts_follow(board):
     ids = [board.upload(f"f{i}.txt", f"file {i}".encode(), "text/plain").json()["id"] for i in range(3)]
     listed = board.user.get(board.C()).json()
@@ -284,6 +307,18 @@ def test_another_orgs_user_gets_404_everywhere(board, base, s3):
     assert board.user.get(board.C()).json() == [meta]
     assert board.user.get(f"{board.C()}/{meta['id']}").content == b"top secret"
     assert len(keys_under(s3, board.prefix())) == 1
+
+
+def test_a_read_only_token_can_list_and_download_but_not_upload_or_delete(board):
+    meta = board.upload("r.txt", b"read me", "text/plain").json()
+    r = board.user.post("/api-tokens", json={"name": "read-only", "scopes": ["projects:read"]})
+    assert r.status_code == 201, r.text
+    reader = board.user.with_token(r.json()["token"])
+    assert reader.get(board.C()).json() == [meta]
+    assert reader.get(f"{board.C()}/{meta['id']}").content == b"read me"
+    assert_error(reader.post(board.C(), files={"file": ("x.txt", b"x")}), 403)
+    assert_error(reader.delete(f"{board.C()}/{meta['id']}"), 403)
+    assert board.user.get(board.C()).json() == [meta]
 
 
 def test_malformed_or_unknown_ids_are_404(board):
