@@ -40,7 +40,8 @@ from .schemas import CardIn, CardPatch
 log = logging.getLogger(__name__)
 IDENTITY_SUBJECTS = ["identity.org.deleted", "identity.workspace.deleted", "identity.member.removed",
                      "identity.user.updated"]
-CARD_FIELDS = ("title", "description", "priority", "startDate", "dueDate", "assigneeId", "checklist", "labelIds")
+CARD_FIELDS = ("title", "description", "priority", "startDate", "dueDate", "assigneeId", "checklist", "labelIds",
+               "order")
 
 
 class Lenient(StrictSchema):

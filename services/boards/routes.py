@@ -102,7 +102,8 @@ def remove_member(org, ws, project_id, user_id):
 # ---------------------------------------------------------------- columns
 @api.route(P + "/columns", "POST", body=s.ColumnIn, response=r.ColumnOut, status=201, summary="Create a column")
 def create_column(org, ws, project_id, body):
-    return svc().create_column(actor=who(org, ws), project_id=project_id, name=body["name"], scope_id=body["scopeId"])
+    return svc().create_column(actor=who(org, ws), project_id=project_id, name=body["name"], scope_id=body["scopeId"],
+                               order=body["order"])
 
 
 @api.route(P + "/columns", "GET", query=s.ColumnsQuery, response=r.ColumnOut(many=True),

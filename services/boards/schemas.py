@@ -45,6 +45,7 @@ class MemberIn(StrictSchema):
 class ColumnIn(StrictSchema):
     name = Name(100, required=True)
     scopeId = IdStr(allow_none=True, load_default=None)
+    order = fields.Integer(validate=validate.Range(min=0), allow_none=True, load_default=None)
 
 
 class ColumnPatch(StrictSchema):
@@ -74,6 +75,7 @@ class CardIn(StrictSchema):
     checklist = fields.List(fields.Nested(ChecklistItemIn), validate=validate.Length(max=MAX_CHECKLIST),
                             load_default=list)
     labelIds = fields.List(fields.String(), load_default=list)
+    order = fields.Integer(validate=validate.Range(min=0), allow_none=True, load_default=None)
 
 
 class CardPatch(StrictSchema):

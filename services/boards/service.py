@@ -334,14 +334,20 @@ class BoardsService(MetadataMixin, TransferMixin):
             columns.sort(key=lambda c: (c.get("scopeId") is not None, c.get("scopeId") or "", c["order"]))
         return [self.column_out(c) for c in columns]
 
-    def create_column(self, *, actor: Actor, project_id: str, name: str, scope_id: str | None = None) -> dict:
+    def create_column(self, *, actor: Actor, project_id: str, name: str, scope_id: str | None = None,
+                      order: int | None = None) -> dict:
+        """Appended, or inserted at `order` (the columns from there on shift right)."""
         project = self.get_project_or_404(actor, project_id)
         if scope_id is not None:
             self.get_scope_or_404(actor, project, scope_id)
+
         def work(s):
             self.store.lock_board(project["id"], session=s)
-            order = self.store.count_columns(project["id"], scope_id, session=s)
-            return self.store.insert_column(self._column_doc(project, name, order, scope_id, now()), session=s)
+            count = self.store.count_columns(project["id"], scope_id, session=s)
+            position = count if order is None else min(order, count)
+            if position < count:
+                self.store.shift_columns(project["id"], scope_id, start=position, delta=1, session=s)
+            return self.store.insert_column(self._column_doc(project, name, position, scope_id, now()), session=s)
 
         return self.column_out(self.transaction(work))
 
@@ -429,6 +435,7 @@ class BoardsService(MetadataMixin, TransferMixin):
 
     def create_card(self, *, actor: Actor, project_id: str, column_id: str | None = None,
                     column_name: str | None = None, data: dict) -> dict:
+        """Appended to the column, or inserted at `data["order"]` (the cards from there on shift down)."""
         project = self.get_project_or_404(actor, project_id)
         if column_id is not None or column_name is None:
             column = self.get_column_or_404(actor, project, column_id)
@@ -440,8 +447,12 @@ class BoardsService(MetadataMixin, TransferMixin):
 
         def work(s):
             self.store.lock_board(project["id"], session=s)
-            order = self.store.column_size(column["id"], session=s)
-            card = self._card_doc(actor, project, column, order, ts, **(data | {"labelIds": label_ids}))
+            count = self.store.column_size(column["id"], session=s)
+            order = count if data.get("order") is None else min(data["order"], count)
+            if order < count:
+                self.store.shift_cards(column["id"], start=order, delta=1, session=s)
+            fields = {k: v for k, v in data.items() if k != "order"} | {"labelIds": label_ids}
+            card = self._card_doc(actor, project, column, order, ts, **fields)
             self.store.insert_card(card, session=s)
             events = []
             current = self._ensure_member(actor, project, assignee, s, events)

@@ -34,7 +34,11 @@ def test_column_validation_and_non_empty_delete(owner):
     assert owner.post(base, json={"name": "x" * 100}).status_code == 201
     assert_error(owner.post(base, json={"name": "x" * 101}), 400)
     assert_error(owner.post(base, json={"name": ""}), 400)
-    assert_error(owner.post(base, json={"name": "a", "order": 1}), 400)
+    assert_error(owner.post(base, json={"name": "a", "wip": 1}), 400)
+    first = owner.post(base, json={"name": "Inbox", "order": 0}).json()   # inserted before the others
+    assert first["order"] == 0
+    assert [c["name"] for c in owner.get(base).json()][:2] == ["Inbox", "To Do"]
+    assert [c["order"] for c in owner.get(base).json()] == list(range(5))
     assert_error(owner.patch(f"{base}/{p['columns'][0]['id']}", json={"order": -1}), 400)
     assert_error(owner.patch(f"{base}/{'f' * 24}", json={"name": "x"}), 404)
     make_card(owner, p, 0)
@@ -65,6 +69,9 @@ def test_create_card_reference_example(owner):
     assert got.status_code == 200 and got.json() == card
     second = make_card(owner, p, 0)
     assert second["order"] == 1 and second["priority"] == "medium"
+    top = make_card(owner, p, 0, title="top", order=0)   # inserted at a position
+    assert top["order"] == 0
+    assert orders(owner, p, col) == [("top", 0), ("Implement billing API", 1), ("Card", 2)]
 
 
 def test_card_limits(owner):
