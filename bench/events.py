@@ -166,8 +166,11 @@ def main() -> None:
             if i < WARMUP:
                 continue
             totals.append((t_seen - t_response) * 1000)
-            t_nats = tap.seen.get(("nats", n["activity"]["eventId"]))
-            t_live = tap.seen.get(("live", n["id"]))
+            keys = (("nats", n["activity"]["eventId"]), ("live", n["id"]))
+            deadline = time.perf_counter() + 0.5  # the taps' thread may not have run its callbacks yet
+            while any(k not in tap.seen for k in keys) and time.perf_counter() < deadline:
+                time.sleep(0.001)
+            t_nats, t_live = (tap.seen.get(k) for k in keys)
             if t_nats is not None and t_live is not None:
                 relay.append((t_nats - t_response) * 1000)
                 consume.append((t_live - t_nats) * 1000)

@@ -32,13 +32,17 @@ def count():
 
 @api.route("/notifications/read-all", "PATCH", response=s.ReadAllOut, summary="Mark all notifications as read")
 def read_all():
-    return svc().read_all(caller=caller())
+    result = svc().read_all(caller=caller())
+    current_app.extensions["notifications_live"].touch(caller().user_id)
+    return result
 
 
 @api.route("/notifications/<notification_id>/read", "PATCH", response=s.NotificationOut,
            summary="Mark one notification as read")
 def read(notification_id):
-    return svc().read(caller=caller(), notification_id=notification_id)
+    result = svc().read(caller=caller(), notification_id=notification_id)
+    current_app.extensions["notifications_live"].touch(caller().user_id)
+    return result
 
 
 @api.route("/notifications/stream", "GET", summary="Server-Sent Events of new notifications and the unread count "

@@ -61,6 +61,11 @@ class LiveHub:
                 if not watchers:
                     del self._watchers[user_id]
 
+    def touch(self, user_id: str) -> None:
+        """Wake this process's streams of `user_id` to re-read the unread count (after a read here;
+        streams held by other web processes see it at their next safety poll)."""
+        self.on_live(f"{LIVE_SUBJECT}.{user_id}", {"ids": []})
+
     def on_live(self, subject: str, payload) -> None:
         """SyncNats callback (NATS thread): keep it short."""
         user_id = subject.rsplit(".", 1)[-1]
@@ -100,6 +105,7 @@ def event_stream(*, store: NotificationStore, hub: LiveHub, user_id: str, last_e
         started = last_write = time.monotonic()
         next_poll = 0.0
         pending_ids: list[str] = []
+        woken = False
         while time.monotonic() - started < max_age_s:
             out = []
             polled = time.monotonic() >= next_poll
@@ -115,7 +121,11 @@ def event_stream(*, store: NotificationStore, hub: LiveHub, user_id: str, last_e
                     cursor = max(cursor, doc["seq"])
                     out.append(_frame("notification", to_api(doc), cursor))
                 pending_ids = fresh[BATCH:]
-            if out or polled or count is None:
+            if out:  # the notifications first: the count query must not delay them
+                yield "".join(out)
+                last_write = time.monotonic()
+                out = []
+            if woken or polled or count is None:
                 current = store.count_unread(user_id=user_id)
                 if current != count:
                     count = current
@@ -130,9 +140,11 @@ def event_stream(*, store: NotificationStore, hub: LiveHub, user_id: str, last_e
                 sent = {i: s for i, s in sent.items() if s > horizon}
             if pending_ids:
                 continue
+            woken = False
             timeout = max(0.0, min(next_poll, last_write + heartbeat_s) - time.monotonic())
             try:
                 pending_ids.extend(wakeups.get(timeout=timeout))
+                woken = True
                 while True:  # a burst of wake-ups: take them all at once
                     pending_ids.extend(wakeups.get_nowait())
             except queue.Empty:

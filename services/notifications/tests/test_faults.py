@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,8 @@ MAX_DELIVER = 3
 def fstack():
     root = Path(tempfile.mkdtemp(prefix="stellary-faults-"))
     s = Stack.start(root, services=["identity", "boards", "notifications"],
-                    extra_env={"CONSUMER_MAX_DELIVER": str(MAX_DELIVER), "NOTIFICATIONS_STATS_INTERVAL": "1s"})
+                    extra_env={"CONSUMER_MAX_DELIVER": str(MAX_DELIVER), "NOTIFICATIONS_STATS_INTERVAL": "1s",
+                               "NOTIFICATIONS_PURGE_INTERVAL": "1s"})
     yield s
     s.stop()
     if not os.environ.get("KEEP_TEST_DATA"):
@@ -248,3 +250,15 @@ def test_two_workers_share_the_work_without_duplicates(fstack, fpub, mongo, boar
         assert first.poll() is None and second.poll() is None
     finally:
         fstack.kill("notifications", "worker-2")
+
+
+def test_the_worker_purges_expired_notifications(fstack, mongo):
+    """Retention (NOTIFICATIONS_RETENTION_DAYS, default 90) does not rely on the TTL monitor, which
+    the embedded stand-in may not run: the worker purges on its own (every second on this stack)."""
+    col = mongo["stellary_notifications"]["notifications"]
+    user = new_id()
+    old, recent = (datetime.now(timezone.utc) - timedelta(days=d) for d in (91, 89))
+    col.insert_many([{"_id": new_id(), "userId": user, "seq": i, "readAt": None, "activity": {"type": "card_created"},
+                      "createdAt": at} for i, at in enumerate((old, recent))])
+    wait_until(lambda: col.count_documents({"userId": user}) == 1, message="the expired notification purged")
+    assert col.find_one({"userId": user})["seq"] == 1
