@@ -63,6 +63,7 @@ class ObjectStore:
                  pool: int = 32):
         self.endpoint = endpoint
         self.bucket = bucket
+        self.region = region
         session = boto3.session.Session()
 
         def client(**config):
@@ -83,6 +84,7 @@ class ObjectStore:
         self._bucket_ready = threading.Event()
         self._health = (0.0, False)
         self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
 
     @classmethod
     def from_settings(cls, settings) -> "ObjectStore":
@@ -97,8 +99,11 @@ class ObjectStore:
         except ClientError as exc:
             if _code(exc) not in ("404", "NoSuchBucket", "NotFound"):
                 raise
+            # AWS wants the region spelled out anywhere but us-east-1 (MinIO accepts it too).
+            where = {} if self.region in (None, "", "us-east-1") else {
+                "CreateBucketConfiguration": {"LocationConstraint": self.region}}
             try:
-                self.s3.create_bucket(Bucket=self.bucket)
+                self.s3.create_bucket(Bucket=self.bucket, **where)
                 log.info("created bucket %s at %s", self.bucket, self.endpoint)
             except ClientError as create_exc:
                 if _code(create_exc) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
@@ -112,19 +117,23 @@ class ObjectStore:
 
         def run():
             delay = 0.2
-            while True:
+            while not self._stop.is_set():
                 try:
                     self.ensure_bucket()
                     return
                 except (BotoCoreError, ClientError) as exc:
                     log.warning("S3 bucket %s not ready at %s (%s); retrying in %.1fs",
                                 self.bucket, self.endpoint, exc, delay)
-                    time.sleep(delay)
+                    self._stop.wait(delay)
                     delay = min(delay * 2, 5)
 
         self._thread = threading.Thread(target=run, name="s3-bucket-setup", daemon=True)
         self._thread.start()
         return self
+
+    def stop(self) -> None:
+        """Stop retrying the bucket set-up (tests, shutdown)."""
+        self._stop.set()
 
     def healthy(self) -> bool:
         """Whether the bucket answers; cached for a second so /health polling stays cheap."""

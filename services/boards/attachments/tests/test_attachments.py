@@ -556,3 +556,24 @@ def test_health_reports_s3(stack):
     down = ObjectStore(endpoint="http://127.0.0.1:9", bucket=BUCKET, access_key="stellary",
                        secret_key="stellary-secret", region="us-east-1")
     assert down.healthy() is False
+
+
+def test_bucket_is_created_in_the_background_without_blocking(stack, s3):
+    import time
+
+    bucket = f"test-{uuid.uuid4().hex[:12]}"
+    dead = ObjectStore(endpoint="http://127.0.0.1:9", bucket=bucket, access_key="stellary",
+                       secret_key="stellary-secret", region="us-east-1")
+    live = ObjectStore(endpoint=f"http://127.0.0.1:{stack.infra.s3_port}", bucket=bucket,
+                       access_key="stellary", secret_key="stellary-secret", region="us-east-1")
+    started = time.monotonic()
+    dead.start()
+    live.start()
+    assert time.monotonic() - started < 0.5          # start() never waits for S3
+    try:
+        assert dead.healthy() is False
+        wait_until(live.healthy, timeout=15, interval=0.2, message="bucket created")
+        s3.head_bucket(Bucket=bucket)
+    finally:
+        dead.stop()
+        s3.delete_bucket(Bucket=bucket)
