@@ -4,46 +4,19 @@ Mixed into `service.BoardsService` (uses its store, outbox, client and lookups).
 """
 from __future__ import annotations
 
-import math
-
 from marshmallow import ValidationError
 
 from libs.common.errors import BadRequest, Conflict, NotFound
 from libs.common.mongo import is_id, iso, new_id, now, unit_of_work
-from libs.common.schemas import IsoDateTime
 
 from . import activity as act
 from .activity import Actor
+from .domain import checklist_complete, schedule_attachment_deletions, validate_value
 from .schemas import MAX_CHECKLIST, VIEWS, check_options
 from .storage import Duplicate
 
 # how a relation reads from its target card's side (types without an inverse in the API keep their direction)
 INVERSE = {"blocks": "blocked_by", "blocked_by": "blocks", "related_to": "related_to"}
-
-
-def validate_value(field: dict, value):
-    """A custom-field value checked against its field's type; returns what is stored (400 otherwise)."""
-    kind, name = field["type"], field["name"]
-    if kind == "text" and isinstance(value, str) and len(value) <= 5000:
-        return value
-    if kind == "number" and isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return value
-    if kind == "boolean" and isinstance(value, bool):
-        return value
-    if kind == "select" and isinstance(value, str) and value in (field.get("options") or []):
-        return value
-    if kind == "multi-select" and isinstance(value, list) and all(
-            isinstance(v, str) and v in (field.get("options") or []) for v in value):
-        return list(dict.fromkeys(value))
-    if kind == "date" and isinstance(value, str):
-        try:
-            return iso(IsoDateTime().deserialize(value))
-        except ValidationError:
-            pass
-    expected = {"text": "a string of at most 5000 characters", "number": "a number", "boolean": "true or false",
-                "select": "one of the field's options", "multi-select": "a list of the field's options",
-                "date": "an ISO 8601 date"}[kind]
-    raise BadRequest(f"Custom field '{name}' expects {expected}")
 
 
 class MetadataMixin:
@@ -334,7 +307,6 @@ class MetadataMixin:
         return {"ok": True}
 
     def _save_checklist(self, actor: Actor, project: dict, card: dict, items: list[dict]) -> dict:
-        from .service import checklist_complete
         with unit_of_work(self.client) as s:
             updated = self.store.update_card(actor.workspace_id, card["id"],
                                              set_={"checklist": items, "updatedAt": now()}, session=s)
@@ -388,7 +360,6 @@ class MetadataMixin:
 
     def delete_scope(self, *, actor: Actor, project_id: str, scope_id: str) -> dict:
         """Deletes the scope with its columns, cards (comments, relations, attachments)."""
-        from .service import schedule_attachment_deletions
         project = self.get_project_or_404(actor, project_id)
         scope = self.get_scope_or_404(actor, project, scope_id)
         with unit_of_work(self.client) as s:

@@ -6,11 +6,11 @@ actor's workspace id, so an id from another workspace or project is a 404. Every
 services must hear about records its event in the outbox inside the same unit of work.
 
 Labels, custom fields, relations, checklists and scopes live in `metadata.py`; templates,
-import/export and the portfolio in `transfer.py`; both are mixed into `BoardsService`.
+import/export and the portfolio in `transfer.py`; both are mixed into `BoardsService`. Pure rules
+(templates, checklist progress, custom-field values) and the attachments seam are in `domain.py`.
 """
 from __future__ import annotations
 
-import logging
 import time
 
 from pymongo.errors import PyMongoError
@@ -20,53 +20,17 @@ from libs.common.mongo import is_id, iso, new_id, now, unit_of_work
 
 from . import activity as act
 from .activity import Actor
+from .domain import (TEMPLATES, checklist_complete, checklist_progress, normalize_checklist,
+                     schedule_attachment_deletions)
 from .metadata import MetadataMixin
 from .storage import BoardsStore
 from .transfer import TransferMixin
 
-log = logging.getLogger(__name__)
 CARD_FIELDS = ("title", "description", "priority", "startDate", "dueDate")
-
-
-def schedule_attachment_deletions(db, *, session=None, **scope) -> None:
-    """Hand the attachments of deleted cards / scope / project / workspace / org to the attachments module
-    (metadata removed and S3 objects queued in this same transaction)."""
-    try:
-        from .attachments import service as attachments_service
-    except ModuleNotFoundError as exc:   # the attachments module not written yet: it has nothing stored
-        if exc.name != f"{__package__}.attachments.service":
-            raise
-        log.warning("attachments.service missing: no attachment deletions scheduled for %s", scope)
-        return
-    attachments_service.schedule_deletions(db, session=session, **scope)
 
 
 def _value_out(value):
     return iso(value) if hasattr(value, "tzinfo") else value
-
-
-def checklist_progress(items: list[dict]) -> int:
-    if not items:
-        return 0
-    return round(100 * sum(1 for i in items if i.get("done")) / len(items))
-
-
-def checklist_complete(items: list[dict] | None) -> bool:
-    return bool(items) and all(i.get("done") for i in items)
-
-
-def normalize_checklist(items: list[dict]) -> list[dict]:
-    """Items `{_id?, title, done, order?}` -> stored items with an `_id` and a dense `order`."""
-    indexed = sorted(enumerate(items), key=lambda p: (p[1].get("order") if p[1].get("order") is not None else p[0],
-                                                       p[0]))
-    seen, out = set(), []
-    for position, (_, item) in enumerate(indexed):
-        item_id = item.get("item_id") or item.get("_id")
-        if not isinstance(item_id, str) or not item_id or len(item_id) > 64 or item_id in seen:
-            item_id = new_id()
-        seen.add(item_id)
-        out.append({"_id": item_id, "title": item["title"], "done": bool(item.get("done")), "order": position})
-    return out
 
 
 class BoardsService(MetadataMixin, TransferMixin):
@@ -227,7 +191,6 @@ class BoardsService(MetadataMixin, TransferMixin):
                        cards_by_column: list[list[dict]] | None = None) -> dict:
         """Create a project with its template's columns (or `column_names`), the actor as first member;
         `cards_by_column` (from a plan) adds cards `{title, description?}` to the matching column."""
-        from .transfer import TEMPLATES
         if template_id is not None:
             template = TEMPLATES.get(template_id)
             if template is None:

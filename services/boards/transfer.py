@@ -23,20 +23,7 @@ from libs.common.mongo import iso, new_id, now, unit_of_work
 
 from . import activity as act
 from .activity import Actor
-
-TEMPLATES = {t["id"]: t for t in [
-    {"id": "kanban", "name": "Kanban", "description": "A simple board: to do, in progress, done.",
-     "columns": [{"name": "To Do"}, {"name": "In Progress"}, {"name": "Done"}]},
-    {"id": "scrum", "name": "Scrum", "description": "Sprints: backlog, sprint backlog, in progress, review, done.",
-     "columns": [{"name": "Backlog"}, {"name": "Sprint Backlog"}, {"name": "In Progress"}, {"name": "Review"},
-                 {"name": "Done"}]},
-    {"id": "bug-tracking", "name": "Bug tracking", "description": "Bugs from report to resolution.",
-     "columns": [{"name": "Reported"}, {"name": "Triaged"}, {"name": "In Progress"}, {"name": "Testing"},
-                 {"name": "Resolved"}]},
-    {"id": "roadmap", "name": "Roadmap", "description": "Product roadmap: later, next, now, shipped.",
-     "columns": [{"name": "Later"}, {"name": "Next"}, {"name": "Now"}, {"name": "Shipped"}]},
-]}
-
+from .domain import TEMPLATES, normalize_checklist, validate_value
 
 class TransferMixin:
     # ================================================================== templates
@@ -123,8 +110,6 @@ class TransferMixin:
     # ================================================================== import
     def import_project(self, *, actor: Actor, data: dict) -> dict:
         """A new project from a snapshot (or the reference's short shape). Limits: 50 columns, 500 cards."""
-        from .metadata import validate_value
-        from .service import normalize_checklist
         ts = now()
         spec = data["project"]
         creator = self._actor_row(actor)

@@ -125,7 +125,7 @@ def test_commands(base, owner, outsider, tap):
     assert nowhere["statusCode"] == 404
 
     plan = tap.request("cmd.boards.create_project_from_plan", {
-        "workspaceId": ws, "orgId": created_org(p), "name": "From plan", "description": "drafted",
+        "workspaceId": ws, "orgId": p["orgId"], "name": "From plan", "description": "drafted",
         "phases": [{"name": "Discovery", "deliverables": [{"title": "Interviews", "description": "10 users"}]},
                    {"name": "Build", "deliverables": [{"title": "MVP"}, {"title": "Beta"}]}],
         "actor": actor})
@@ -140,10 +140,6 @@ def test_commands(base, owner, outsider, tap):
 
     rows = tap.request("cmd.boards.project_summaries", {"workspaceId": ws})
     assert {r["projectId"] for r in rows["data"]} >= {p["id"], project["id"]}
-
-
-def created_org(project):
-    return project["orgId"]
 
 
 def _fake_attachment(db, card, project):
