@@ -223,6 +223,7 @@ class Worker:
         self.js = self.nc.jetstream()
         await self._ensure_streams()
         self.tasks = []
+        self.pull_subs = []
         if self.relay_enabled:
             self.tasks.append(asyncio.create_task(self._relay(), name="relay"))
         for stream, subjects, handler, durable in self.consumers:
@@ -241,6 +242,14 @@ class Worker:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        # Drop the pull subscriptions before draining: nats-py's fetch takes messages off their
+        # queue without task_done(), so drain() would wait its full 30 s timeout on them. Whatever
+        # they hold unacked is redelivered (ack_wait) and skipped if already processed.
+        for sub in getattr(self, "pull_subs", []):
+            try:
+                await sub.unsubscribe()
+            except Exception:  # noqa: BLE001 - closing anyway
+                pass
         try:
             await self.nc.drain()
         except Exception:  # noqa: BLE001 - closing anyway
@@ -310,6 +319,7 @@ class Worker:
         while not self.stop.is_set():
             try:
                 sub = await self._subscribe(stream, subjects, durable)
+                self.pull_subs.append(sub)
                 break
             except Exception as exc:  # noqa: BLE001
                 log.warning("%s: cannot create consumer %s on %s: %s", self.service, durable, stream, exc)
