@@ -308,3 +308,30 @@ def test_a_cached_refusal_ends_when_the_org_appears(local_gateway, base):
     # created through the other gateway: this one learns it from the event alone
     assert alice.post("/organizations", json={"name": "Later", "slug": slug}).status_code == 201
     wait_until(lambda: client.get(f"/organizations/{slug}", headers=headers).status_code == 200, timeout=1)
+
+
+@pytest.fixture
+def gateway_without_identity(stack, monkeypatch):
+    """A gateway whose identity service does not answer (nothing listens on its port)."""
+    from devtools.infra import free_port
+    for key in ("JWT_SECRET", "INTERNAL_TOKEN_SECRET", "NATS_URL", "MONGO_URI", "GATEWAY_SERVICES"):
+        monkeypatch.setenv(key, stack.env[key])
+    monkeypatch.setenv("IDENTITY_URL", f"http://127.0.0.1:{free_port()}")
+    from gateway.app import create_app
+
+    app = create_app()
+    yield app
+    app.extensions["bus"].close()
+
+
+def test_identity_down_is_503_json_and_health_degraded(gateway_without_identity, base):
+    user = register(base)  # through the real gateway; its JWT is valid for the other one too
+    client = gateway_without_identity.test_client()
+    r = client.get(f"/organizations/{user.org}", headers={"Authorization": f"Bearer {user.token}"})
+    assert r.status_code == 503 and r.json["statusCode"] == 503 and "identity" in r.json["message"]
+    r = client.post("/auth/login", json={"email": user.email, "password": user.password})
+    assert r.status_code == 503 and r.json["error"] == "Service Unavailable"
+    health = client.get("/health")
+    assert health.status_code == 503
+    assert health.json["status"] == "degraded" and health.json["components"]["identity"] == "down"
+    assert health.json["components"]["gateway"] == "up"

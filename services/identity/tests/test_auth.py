@@ -224,3 +224,12 @@ def test_change_password_checks_the_current_one_and_the_limits(base):
     assert c.get("/auth/me").status_code == 200  # nothing changed
     ok = c.post("/auth/change-password", json={"currentPassword": c.password, "newPassword": "x" * 128})
     assert ok.status_code == 200
+
+
+def test_concurrent_sign_ups_with_one_email_create_one_account(base):
+    from concurrent.futures import ThreadPoolExecutor
+    email = unique_email()
+    with ThreadPoolExecutor(6) as pool:
+        statuses = sorted(pool.map(lambda _: _register(base, email=email, password="secure-pass-123").status_code,
+                                   range(6)))
+    assert statuses == [201] + [409] * 5

@@ -304,3 +304,15 @@ def test_team_helper_member_defaults(alice, base):
     bob = team(base, alice)
     me = [m for m in alice.get(alice.W + "/members").json() if m["userId"] == bob.user_id][0]
     assert (me["role"], me["pilotageRole"]) == ("member", "viewer")
+
+
+def test_concurrent_accepts_join_once(alice, base):
+    from concurrent.futures import ThreadPoolExecutor
+    _, W = new_ws(alice)
+    bob = register(base)
+    inv = invite(alice, W, bob.email)
+    with ThreadPoolExecutor(4) as pool:
+        statuses = sorted(pool.map(lambda _: bob.with_token(bob.token).post(f"/invitations/{inv['token']}/accept"
+                                                                             ).status_code, range(4)))
+    assert statuses == [200, 409, 409, 409]
+    assert [m["userId"] for m in alice.get(W + "/members").json()].count(bob.user_id) == 1
