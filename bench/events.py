@@ -6,6 +6,7 @@ prints the figures, stops the stack. No assertions on timing.
     .venv/bin/python bench/events.py
     BENCH_MOVES=500 BENCH_WARMUP=30 .venv/bin/python bench/events.py
     BENCH_POLL=1 .venv/bin/python bench/events.py      # also measure by polling /notifications/count
+                                                       # (back-to-back GETs from the mover's side)
 
 One move at a time (the next starts once the previous notification arrived), so each figure is a
 pure latency, not a queueing effect. Where the time goes is measured with core NATS taps on the
@@ -140,6 +141,7 @@ def main() -> None:
         while not stream.events.empty():
             stream.events.get_nowait()
 
+        baseline = bob.get("/notifications/count").json()["count"]  # bob's own member_added
         totals, relay, consume, deliver, polled, lost = [], [], [], [], [], 0
         column = 0
         print(f"{WARMUP} warm-up moves, then {MOVES} measured …", flush=True)
@@ -148,6 +150,14 @@ def main() -> None:
             r = alice.patch(C, json={"columnId": columns[column]})
             t_response = time.perf_counter()
             r.raise_for_status()
+            if POLL:
+                # The same notification through polling, measured independently: the SSE reader
+                # thread timestamps its events on its own.
+                expected, t_poll = baseline + i + 1 - lost, None
+                give_up = time.perf_counter() + TIMEOUT
+                while t_poll is None and time.perf_counter() < give_up:
+                    if bob.get("/notifications/count").json()["count"] >= expected:
+                        t_poll = time.perf_counter()
             try:
                 while True:
                     t_seen, n = stream.events.get(timeout=TIMEOUT)
@@ -156,13 +166,6 @@ def main() -> None:
             except queue.Empty:
                 lost += 1
                 continue
-            if POLL:
-                # The same notification through polling: how long /notifications/count takes to show it.
-                expected = i + 1
-                t_poll = None
-                while t_poll is None:
-                    if bob.get("/notifications/count").json()["count"] >= expected:
-                        t_poll = time.perf_counter()
             if i < WARMUP:
                 continue
             totals.append((t_seen - t_response) * 1000)
@@ -175,7 +178,7 @@ def main() -> None:
                 relay.append((t_nats - t_response) * 1000)
                 consume.append((t_live - t_nats) * 1000)
                 deliver.append((t_seen - t_live) * 1000)
-            if POLL:
+            if POLL and t_poll is not None:
                 polled.append((t_poll - t_response) * 1000)
 
         print()

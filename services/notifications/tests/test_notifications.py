@@ -234,3 +234,20 @@ def test_retention_ttl_index_and_purge(stack, ndb):
     service = NotificationsService(store=store, settings=Settings({"retention_days": 90}))
     service.purge_expired()
     assert [d["createdAt"] for d in ndb["notifications"].find({"userId": user})] == [fresh]
+
+
+def test_personal_access_tokens_need_the_notifications_read_scope(publisher, alice, bob):
+    def pat(scopes):
+        r = bob.post("/api-tokens", json={"name": "n", "scopes": scopes})
+        assert r.status_code == 201, r.text
+        return bob.with_token(r.json()["token"])
+
+    publisher.publish("boards.card.moved", moved(alice.user_id, [alice.user_id, bob.user_id]))
+    [n] = wait_notifications(bob, 1)
+    reader, other = pat(["notifications:read"]), pat(["projects:read", "projects:write"])
+    assert reader.get("/notifications").json()[0]["id"] == n["id"]
+    assert reader.patch(f"/notifications/{n['id']}/read").status_code == 200  # marking read included
+    assert reader.patch("/notifications/read-all").json() == {"ok": True, "updated": 0}
+    for method, path in [("GET", "/notifications"), ("GET", "/notifications/count"),
+                         ("PATCH", "/notifications/read-all"), ("GET", "/notifications/stream")]:
+        assert_error(other.request(method, path), 403)
