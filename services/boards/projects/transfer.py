@@ -1,4 +1,4 @@
-"""Templates, the portfolio, and project import / export.
+"""Project import / export (mixed into `services.boards.service.BoardsService`).
 
 Export snapshot (version 1) — what import accepts as-is, yielding an equal project:
     {"version": 1, "exportedAt": "...Z",
@@ -21,52 +21,12 @@ from __future__ import annotations
 from libs.common.errors import BadRequest
 from libs.common.mongo import iso, new_id, now, unit_of_work
 
-from . import activity as act
-from .activity import Actor
-from .domain import TEMPLATES, normalize_checklist, validate_value
+from .. import activity as act
+from ..activity import Actor
+from ..domain import normalize_checklist, validate_value
+
 
 class TransferMixin:
-    # ================================================================== templates
-    @staticmethod
-    def list_templates() -> list[dict]:
-        return [{"id": t["id"], "name": t["name"], "description": t["description"],
-                 "columns": [dict(c) for c in t["columns"]]} for t in TEMPLATES.values()]
-
-    # ================================================================== portfolio
-    def portfolio(self, *, actor: Actor) -> list[dict]:
-        """One row per project (3 queries for the whole workspace). A card is done in its board's last column."""
-        projects = self.store.list_projects(actor.workspace_id)
-        last: dict = {}
-        for column in self.store.columns_of_workspace(actor.workspace_id):
-            key = (column["projectId"], column.get("scopeId"))
-            if key not in last or column["order"] > last[key]["order"]:
-                last[key] = column
-        done_columns = {c["id"] for c in last.values()}
-        rows = {p["id"]: {"projectId": p["id"], "name": p["name"], "totalCards": 0, "openCards": 0, "doneCards": 0,
-                          "overdueCards": 0, "progress": 0, "byPriority": {"low": 0, "medium": 0, "high": 0},
-                          "_updated": p.get("updatedAt") or p["createdAt"]} for p in projects}
-        current = now()
-        for card in self.store.cards_for_summary(actor.workspace_id):
-            row = rows.get(card["projectId"])
-            if row is None:
-                continue
-            row["totalCards"] += 1
-            done = card["columnId"] in done_columns
-            row["doneCards" if done else "openCards"] += 1
-            if not done and card.get("dueDate") and card["dueDate"] < current:
-                row["overdueCards"] += 1
-            if card.get("priority") in row["byPriority"]:
-                row["byPriority"][card["priority"]] += 1
-            if card.get("updatedAt") and card["updatedAt"] > row["_updated"]:
-                row["_updated"] = card["updatedAt"]
-        out = []
-        for row in rows.values():
-            row["progress"] = round(100 * row["doneCards"] / row["totalCards"]) if row["totalCards"] else 0
-            row["updatedAt"] = iso(row.pop("_updated"))
-            out.append(row)
-        return out
-
-    # ================================================================== export
     def export_project(self, *, actor: Actor, project_id: str) -> dict:
         project = self.get_project_or_404(actor, project_id)
         ws, pid = actor.workspace_id, project["id"]
@@ -107,7 +67,6 @@ class TransferMixin:
             "members": [self.member_out(m) for m in project.get("members") or []],
         }
 
-    # ================================================================== import
     def import_project(self, *, actor: Actor, data: dict) -> dict:
         """A new project from a snapshot (or the reference's short shape). Limits: 50 columns, 500 cards."""
         ts = now()

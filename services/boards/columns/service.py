@@ -1,0 +1,120 @@
+"""Columns: dense order per board (the main board or one scope); a column holding cards is not deleted.
+
+Mixed into `services.boards.service.BoardsService` (its store, outbox, client, bus and lookups).
+"""
+from __future__ import annotations
+
+from libs.common.errors import Conflict, NotFound
+from libs.common.mongo import is_id, iso, new_id, now
+
+from ..activity import Actor
+
+
+class ColumnsMixin:
+    @staticmethod
+    def column_out(column: dict) -> dict:
+        return {"id": column["id"], "name": column["name"], "projectId": column["projectId"],
+                "scopeId": column.get("scopeId"), "order": column["order"], "createdAt": iso(column["createdAt"]),
+                "updatedAt": iso(column.get("updatedAt") or column["createdAt"])}
+
+    def get_column_or_404(self, actor: Actor, project: dict, column_id: str, session=None) -> dict:
+        column = (self.store.get_column(actor.workspace_id, project["id"], column_id, session=session)
+                  if is_id(column_id) else None)
+        if not column:
+            raise NotFound("Column not found")
+        return column
+
+    def _column_by_id_or_name(self, actor: Actor, project: dict, scope_id, target: str) -> dict:
+        """A column of the card's board named by id, or else by name (case-insensitive)."""
+        if is_id(target):
+            column = self.store.get_column(actor.workspace_id, project["id"], target)
+            if column:
+                return column
+        wanted = str(target).strip().lower()
+        columns = self.store.list_columns(actor.workspace_id, project["id"], scope=scope_id)
+        for column in columns:
+            if column["name"].strip().lower() == wanted:
+                return column
+        raise NotFound(f"Column '{target}' not found")
+
+    @staticmethod
+    def _column_doc(project: dict, name: str, order: int, scope_id, ts) -> dict:
+        return {"id": new_id(), "orgId": project.get("orgId"), "workspaceId": project["workspaceId"],
+                "projectId": project["id"], "scopeId": scope_id, "name": name, "order": order,
+                "createdAt": ts, "updatedAt": ts}
+
+    def _scope_filter(self, actor: Actor, project: dict, scope_id):
+        """`?scopeId=`: absent → every board, `null`/`main` → the main board, an id → that scope (404 if unknown)."""
+        if scope_id is None:
+            return ...
+        if scope_id in ("", "null", "none", "main"):
+            return None
+        self.get_scope_or_404(actor, project, scope_id)
+        return scope_id
+
+    def list_columns(self, *, actor: Actor, project_id: str, scope_id: str | None = None) -> list[dict]:
+        project = self.get_project_or_404(actor, project_id)
+        scope = self._scope_filter(actor, project, scope_id)
+        columns = self.store.list_columns(actor.workspace_id, project["id"], scope=scope)
+        if scope is ...:   # main board first, then each scope's columns, each by order
+            columns.sort(key=lambda c: (c.get("scopeId") is not None, c.get("scopeId") or "", c["order"]))
+        return [self.column_out(c) for c in columns]
+
+    def create_column(self, *, actor: Actor, project_id: str, name: str, scope_id: str | None = None,
+                      order: int | None = None) -> dict:
+        """Appended, or inserted at `order` (the columns from there on shift right)."""
+        project = self.get_project_or_404(actor, project_id)
+        if scope_id is not None:
+            self.get_scope_or_404(actor, project, scope_id)
+
+        def work(s):
+            self.store.lock_board(project["id"], session=s)
+            count = self.store.count_columns(project["id"], scope_id, session=s)
+            position = count if order is None else min(order, count)
+            if position < count:
+                self.store.shift_columns(project["id"], scope_id, start=position, delta=1, session=s)
+            return self.store.insert_column(self._column_doc(project, name, position, scope_id, now()), session=s)
+
+        return self.column_out(self.transaction(work))
+
+    def update_column(self, *, actor: Actor, project_id: str, column_id: str, data: dict) -> dict:
+        project = self.get_project_or_404(actor, project_id)
+        column = self.get_column_or_404(actor, project, column_id)
+        changes = {"updatedAt": now()}
+        if "name" in data:
+            changes["name"] = data["name"]
+        def work(s):
+            fields = dict(changes)
+            if "order" in data:
+                self.store.lock_board(project["id"], session=s)
+                fresh = self.store.get_column(actor.workspace_id, project["id"], column["id"], session=s)
+                if fresh is None:
+                    raise NotFound("Column not found")
+                scope_id = fresh.get("scopeId")
+                count = self.store.count_columns(project["id"], scope_id, session=s)
+                old, new = fresh["order"], min(data["order"], count - 1)
+                if new > old:
+                    self.store.shift_columns(project["id"], scope_id, start=old + 1, end=new + 1, delta=-1, session=s)
+                elif new < old:
+                    self.store.shift_columns(project["id"], scope_id, start=new, end=old, delta=1, session=s)
+                fields["order"] = new
+            return self.store.update_column(actor.workspace_id, column["id"], fields, session=s)
+
+        return self.column_out(self.transaction(work))
+
+    def delete_column(self, *, actor: Actor, project_id: str, column_id: str) -> dict:
+        project = self.get_project_or_404(actor, project_id)
+        column = self.get_column_or_404(actor, project, column_id)
+        def work(s):
+            self.store.lock_board(project["id"], session=s)
+            fresh = self.store.get_column(actor.workspace_id, project["id"], column["id"], session=s)
+            if fresh is None:
+                raise NotFound("Column not found")
+            if self.store.column_size(column["id"], session=s):
+                raise Conflict("The column still holds cards: move or delete them first")
+            self.store.delete_column(actor.workspace_id, column["id"], session=s)
+            self.store.shift_columns(project["id"], fresh.get("scopeId"), start=fresh["order"] + 1, delta=-1,
+                                     session=s)
+
+        self.transaction(work)
+        return {"ok": True}

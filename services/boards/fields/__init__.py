@@ -1,0 +1,1 @@
+"""Custom fields (text, number, select, multi-select, date, boolean) and the values cards hold."""

@@ -1,0 +1,1 @@
+"""Labels (`#RRGGBB`, name unique per project) and the labels of cards."""

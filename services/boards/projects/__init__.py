@@ -1,0 +1,1 @@
+"""Projects, their members, templates, the portfolio, and project import / export."""

@@ -1,0 +1,86 @@
+"""Relations between two cards of a project, stored once and shown from each card's side.
+
+Mixed into `services.boards.service.BoardsService` (its store, outbox, client, bus and lookups).
+"""
+from __future__ import annotations
+
+from libs.common.errors import BadRequest, Conflict, NotFound
+from libs.common.mongo import is_id, iso, new_id, now
+
+from ..activity import Actor
+from ..storage import Duplicate
+
+
+# how a relation reads from its target card's side (types without an inverse in the API keep their direction)
+INVERSE = {"blocks": "blocked_by", "blocked_by": "blocks", "related_to": "related_to"}
+
+
+class RelationsMixin:
+    @staticmethod
+    def relation_out(relation: dict, card_id: str | None = None) -> dict:
+        """The relation as seen from `card_id` (default: its source)."""
+        source, target, kind = relation["sourceCardId"], relation["targetCardId"], relation["type"]
+        direction = "outgoing"
+        if card_id is not None and card_id == target and card_id != source:
+            direction = "incoming"
+            if kind in INVERSE:
+                source, target, kind = target, source, INVERSE[kind]
+        return {"id": relation["id"], "projectId": relation["projectId"], "sourceCardId": source,
+                "targetCardId": target, "type": kind, "direction": direction,
+                "createdAt": iso(relation["createdAt"])}
+
+    def list_relations(self, *, actor: Actor, project_id: str, card_id: str) -> list[dict]:
+        project = self.get_project_or_404(actor, project_id)
+        card = self.get_card_or_404(actor, project, card_id)
+        return [self.relation_out(r, card["id"]) for r in self.store.relations_of_card(actor.workspace_id, card["id"])
+                if r["projectId"] == project["id"]]
+
+    def create_relation(self, *, actor: Actor, project_id: str, card_id: str, target_card_id: str,
+                        type: str) -> dict:
+        """`blocked_by` is stored as the inverse `blocks`, `related_to` once per pair, so either side's
+        duplicate is a 409; a `parent_of` that would close a cycle is a 409."""
+        project = self.get_project_or_404(actor, project_id)
+        card = self.get_card_or_404(actor, project, card_id)
+        if target_card_id == card["id"]:
+            raise BadRequest("A card cannot be related to itself")
+        target = self.get_card_or_404(actor, project, target_card_id)
+        source_id, target_id, kind = card["id"], target["id"], type
+        if kind == "blocked_by":
+            source_id, target_id, kind = target_id, source_id, "blocks"
+        elif kind == "related_to" and target_id < source_id:
+            source_id, target_id = target_id, source_id
+        if self.store.find_relation(project["id"], source_id, target_id, kind):
+            raise Conflict("This relation already exists")
+        if kind == "parent_of" and self._reaches(actor, project, target_id, source_id):
+            raise Conflict("This parent_of relation would create a cycle")
+        doc = {"id": new_id(), "orgId": project.get("orgId"), "workspaceId": actor.workspace_id,
+               "projectId": project["id"], "sourceCardId": source_id, "targetCardId": target_id, "type": kind,
+               "createdBy": actor.user_id, "createdAt": now()}
+        try:
+            relation = self.store.insert_relation(doc)
+        except Duplicate as exc:
+            raise Conflict("This relation already exists") from exc
+        return self.relation_out(relation, card["id"])
+
+    def _reaches(self, actor: Actor, project: dict, start: str, goal: str) -> bool:
+        """Whether `goal` is `start` or one of its descendants through parent_of (one query)."""
+        children: dict[str, list[str]] = {}
+        for r in self.store.relations_of_project(actor.workspace_id, project["id"], "parent_of"):
+            children.setdefault(r["sourceCardId"], []).append(r["targetCardId"])
+        seen, stack = set(), [start]
+        while stack:
+            node = stack.pop()
+            if node == goal:
+                return True
+            if node not in seen:
+                seen.add(node)
+                stack.extend(children.get(node, []))
+        return False
+
+    def delete_relation(self, *, actor: Actor, project_id: str, relation_id: str) -> dict:
+        project = self.get_project_or_404(actor, project_id)
+        relation = self.store.get_relation(actor.workspace_id, project["id"], relation_id) if is_id(relation_id) else None
+        if not relation:
+            raise NotFound("Relation not found")
+        self.store.delete_relation(actor.workspace_id, relation["id"])
+        return {"ok": True}

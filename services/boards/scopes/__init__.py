@@ -1,0 +1,1 @@
+"""Scopes (work packages with their own columns and cards) and their views."""
