@@ -346,6 +346,12 @@ class Worker:
             config.filter_subject = subjects[0]
         elif subjects:
             config.filter_subjects = subjects
+        try:
+            # Create, or update an existing durable: pull_subscribe alone binds to it as it is, so a
+            # service whose subscriptions changed would silently keep its old subject filter.
+            await self.js.add_consumer(stream, config=config)
+        except Exception as exc:  # noqa: BLE001 - keep the consumer as it is; pull_subscribe decides
+            log.warning("%s: cannot create/update consumer %s on %s: %s", self.service, durable, stream, exc)
         return await self.js.pull_subscribe(subject=subjects[0] if subjects else STREAMS[stream],
                                             durable=durable, stream=stream, config=config)
 

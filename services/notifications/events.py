@@ -10,6 +10,9 @@ Consumes, as the durable pull consumer "notifications" (shared by every worker r
                              "meta": {"fromColumn": "To Do", "toColumn": "In Progress"}}}
     IDENTITY  identity.org.deleted {orgId, ...}, identity.workspace.deleted {workspaceId, ...}
               -> delete that org's / workspace's notifications
+              identity.member.removed {workspaceId, orgId, userId}, identity.org_member.removed
+              {orgId, userId, workspaceIds} -> delete that user's notifications of the workspace / org
+              (what they can no longer see, they are no longer told about)
 A handler that raises is retried (nak with back-off) up to CONSUMER_MAX_DELIVER deliveries, then the
 message is parked on `dlq.notifications` and recorded in `dead_letters` (libs/common/bus.py).
 
@@ -24,7 +27,8 @@ from .service import ACTIVITY_SUBJECTS, NotificationsService
 from .stream import LIVE_SUBJECT
 
 log = logging.getLogger(__name__)
-IDENTITY_SUBJECTS = ["identity.org.deleted", "identity.workspace.deleted"]
+IDENTITY_SUBJECTS = ["identity.org.deleted", "identity.workspace.deleted", "identity.member.removed",
+                     "identity.org_member.removed"]
 
 
 def register(worker, service: NotificationsService, announce) -> None:
@@ -41,10 +45,15 @@ def register(worker, service: NotificationsService, announce) -> None:
 
     def on_identity(envelope: dict) -> None:
         data = envelope.get("data") or {}
-        if envelope.get("type") == "identity.org.deleted":
+        kind = envelope.get("type")
+        if kind == "identity.member.removed":
+            service.forget_member(user_id=data.get("userId"), workspace_id=data.get("workspaceId"))
+        elif kind == "identity.org_member.removed":
+            service.forget_member(user_id=data.get("userId"), org_id=data.get("orgId"))
+        elif kind == "identity.org.deleted":
             removed = service.forget_org(org_id=data.get("orgId"))
             log.info("org %s deleted: %d notifications removed", data.get("orgId"), removed)
-        elif envelope.get("type") == "identity.workspace.deleted":
+        elif kind == "identity.workspace.deleted":
             removed = service.forget_workspace(workspace_id=data.get("workspaceId"))
             log.info("workspace %s deleted: %d notifications removed", data.get("workspaceId"), removed)
 

@@ -186,6 +186,12 @@ class NotificationsService:
         _require(isinstance(workspace_id, str) and bool(workspace_id), "data.workspaceId missing")
         return self.store.delete_for_workspace(workspace_id)
 
+    def forget_member(self, *, user_id: str, workspace_id: str | None = None, org_id: str | None = None) -> int:
+        """A user who left a workspace (or a whole org) no longer sees what happened in it."""
+        _require(is_id(user_id), "data.userId missing")
+        _require(bool(workspace_id or org_id), "data.workspaceId or data.orgId missing")
+        return self.store.delete_for_member(user_id=user_id, workspace_id=workspace_id, org_id=org_id)
+
     def purge_expired(self) -> int:
         return self.store.purge(before=now() - timedelta(days=self.settings.retention_days))
 

@@ -55,6 +55,7 @@ class NotificationStore:
         self.col.create_index([("userId", ASCENDING), ("readAt", ASCENDING)])
         self.col.create_index("orgId")
         self.col.create_index("workspaceId")
+        self.col.create_index([("userId", ASCENDING), ("workspaceId", ASCENDING)])
         self.db["dead_letters"].create_index("at")
         self._ensure_ttl(retention_days * 86400)
 
@@ -96,6 +97,14 @@ class NotificationStore:
 
     def delete_for_workspace(self, workspace_id: str) -> int:
         return self.col.delete_many({"workspaceId": workspace_id}).deleted_count
+
+    def delete_for_member(self, *, user_id: str, workspace_id: str | None = None, org_id: str | None = None) -> int:
+        query = {"userId": user_id}
+        if workspace_id:
+            query["workspaceId"] = workspace_id
+        if org_id:
+            query["orgId"] = org_id
+        return self.col.delete_many(query).deleted_count
 
     def purge(self, *, before: datetime) -> int:
         return self.col.delete_many({"createdAt": {"$lt": before}}).deleted_count

@@ -269,3 +269,26 @@ def test_the_worker_purges_expired_notifications(fstack, mongo):
                       "createdAt": at} for i, at in enumerate((old, recent))])
     wait_until(lambda: col.count_documents({"userId": user}) == 1, message="the expired notification purged")
     assert col.find_one({"userId": user})["seq"] == 1
+
+
+def test_a_worker_restarted_with_new_subscriptions_gets_them(fstack, fpub, mongo, board):
+    """The durable consumer outlives the worker: when the service's subscriptions change (here: the
+    IDENTITY filter of an older release, without identity.member.removed), the restarted worker
+    updates the consumer's filter instead of binding to the old one."""
+    from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+    alice, bob, project, P = board
+    fstack.kill("notifications", "worker")
+    old = ConsumerConfig(durable_name="notifications", ack_policy=AckPolicy.EXPLICIT,
+                         deliver_policy=DeliverPolicy.ALL, ack_wait=30, max_deliver=-1, max_ack_pending=1000,
+                         filter_subjects=["identity.org.deleted", "identity.workspace.deleted"])
+    fpub._run(fpub.js.add_consumer("IDENTITY", config=old))
+    fstack.spawn("notifications", "worker")
+    wait_until(lambda: "identity.member.removed" in (fpub.consumer_info("IDENTITY", "notifications")
+                                                     .config.filter_subjects or []),
+               timeout=30, message="the consumer's filter updated")
+
+    # bob leaves alice's workspace: his notifications from it are forgotten.
+    assert count(bob) == 1
+    assert alice.delete(f"{alice.W}/members/{bob.user_id}").status_code == 200
+    wait_until(lambda: count(bob) == 0, timeout=30, message="the workspace's notifications forgotten")

@@ -251,3 +251,27 @@ def test_personal_access_tokens_need_the_notifications_read_scope(publisher, ali
     for method, path in [("GET", "/notifications"), ("GET", "/notifications/count"),
                          ("PATCH", "/notifications/read-all"), ("GET", "/notifications/stream")]:
         assert_error(other.request(method, path), 403)
+
+
+def test_leaving_a_workspace_or_org_forgets_its_notifications(publisher, alice, bob):
+    org = alice.post("/organizations", json={"name": "Acme", "slug": f"acme-{new_id()[-8:]}"}).json()
+    ws = alice.post(f"/orgs/{org['slug']}/workspaces", json={"name": "Eng", "slug": "eng"}).json()
+    W = f"/orgs/{org['slug']}/workspaces/eng"
+    inv = alice.post(W + "/members/invite", json={"email": bob.email, "role": "member"})
+    assert inv.status_code == 201, inv.text
+    assert bob.post(f"/invitations/{inv.json()['token']}/accept").status_code == 200
+    members = [alice.user_id, bob.user_id]
+    in_ws = moved(alice.user_id, members, org_id=org["id"], workspace_id=ws["id"])
+    in_org = moved(alice.user_id, members, org_id=org["id"], workspace_id=new_id())
+    elsewhere = moved(alice.user_id, members)
+    for env in (in_ws, in_org, elsewhere):
+        publisher.publish("boards.card.moved", env)
+    wait_notifications(bob, 3)
+
+    assert alice.delete(f"{W}/members/{bob.user_id}").status_code == 200
+    wait_until(lambda: {n["activity"]["eventId"] for n in notifications(bob)} == {in_org["id"], elsewhere["id"]},
+               message="the workspace's notifications forgotten")
+    assert alice.delete(f"/organizations/{org['slug']}/members/{bob.user_id}").status_code == 200
+    wait_until(lambda: [n["activity"]["eventId"] for n in notifications(bob)] == [elsewhere["id"]],
+               message="the org's notifications forgotten")
+    assert count(alice) == 0
