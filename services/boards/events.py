@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import logging
 
-from marshmallow import EXCLUDE, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from libs.common.errors import BadRequest
-from libs.common.schemas import Name, StrictSchema, load
+from libs.common.schemas import Name, load
 
 from .activity import Actor
 from .schemas import CardIn, CardPatch
@@ -44,7 +44,7 @@ CARD_FIELDS = ("title", "description", "priority", "startDate", "dueDate", "assi
                "order")
 
 
-class Lenient(StrictSchema):
+class Lenient(Schema):
     """Plans come from another service (agents' drafts): keys boards does not use are ignored."""
 
     class Meta:
