@@ -38,7 +38,9 @@ class TTLCache:
             return None
         expires, value = item
         if expires < time.monotonic():
-            self.data.pop(key, None)
+            with self.lock:  # never resize the dict under drop_where's feet (the NATS thread)
+                if self.data.get(key) is item:
+                    del self.data[key]
             return None
         return value
 
@@ -50,8 +52,9 @@ class TTLCache:
 
     def drop_where(self, predicate):
         with self.lock:
-            for key in [k for k in self.data if predicate(k, self.data[k][1])]:
-                self.data.pop(key, None)
+            for key, (_, value) in list(self.data.items()):
+                if predicate(key, value):
+                    del self.data[key]
 
     def clear(self):
         with self.lock:
