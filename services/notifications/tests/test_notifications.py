@@ -275,3 +275,12 @@ def test_leaving_a_workspace_or_org_forgets_its_notifications(publisher, alice, 
     wait_until(lambda: [n["activity"]["eventId"] for n in notifications(bob)] == [elsewhere["id"]],
                message="the org's notifications forgotten")
     assert count(alice) == 0
+
+
+def test_the_gateway_openapi_declares_every_notifications_endpoint(base):
+    import requests
+    paths = requests.get(base + "/openapi.json", timeout=30).json()["paths"]
+    declared = {(m.upper(), p) for p, ops in paths.items() for m in ops if p.startswith("/notifications")}
+    assert declared == {("GET", "/notifications"), ("GET", "/notifications/count"),
+                        ("PATCH", "/notifications/read-all"), ("PATCH", "/notifications/{notification_id}/read"),
+                        ("GET", "/notifications/stream")}
