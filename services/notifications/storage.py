@@ -18,7 +18,7 @@ from datetime import datetime
 from pymongo import ASCENDING, DESCENDING, InsertOne
 from pymongo.errors import BulkWriteError, OperationFailure
 
-from libs.common.mongo import ensure_collections, is_id, iso, now
+from libs.common.mongo import ensure_collections, is_id, iso
 
 log = logging.getLogger(__name__)
 COLLECTIONS = ("notifications", "outbox", "processed_events", "dead_letters")

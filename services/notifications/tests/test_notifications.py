@@ -1,9 +1,15 @@
 """Notification endpoints through the gateway, fed by real envelopes published on JetStream."""
-import pytest
+from datetime import timedelta
 
-from libs.common.mongo import new_id
+import pytest
+import requests
+
+from libs.common.mongo import new_id, now
+from services.notifications.service import NotificationsService
+from services.notifications.settings import Settings
+from services.notifications.storage import NotificationStore
 from services.notifications.tests.support import activity, count, moved, notifications, wait_notifications
-from tests.support import assert_error, register, wait_until
+from tests.support import Client, assert_error, register, wait_until
 
 
 def test_card_moved_notifies_other_members_with_the_activity_embedded(publisher, alice, bob):
@@ -185,7 +191,6 @@ def test_another_users_or_unknown_or_malformed_id_is_404(publisher, alice, bob):
 
 
 def test_endpoints_need_a_token(base):
-    from tests.support import Client
     anonymous = Client(base)
     for method, path in [("GET", "/notifications"), ("GET", "/notifications/count"),
                          ("PATCH", "/notifications/read-all"), ("PATCH", f"/notifications/{new_id()}/read")]:
@@ -216,12 +221,6 @@ def test_org_and_workspace_deletion_forget_their_notifications(publisher, alice,
 
 
 def test_retention_ttl_index_and_purge(stack, ndb):
-    from services.notifications.service import NotificationsService
-    from services.notifications.settings import Settings
-    from services.notifications.storage import NotificationStore
-    from datetime import timedelta
-    from libs.common.mongo import now
-
     indexes = ndb["notifications"].index_information()
     ttl = [i for i in indexes.values() if "expireAfterSeconds" in i]
     assert ttl and ttl[0]["key"] == [("createdAt", 1)] and ttl[0]["expireAfterSeconds"] == 90 * 86400
@@ -278,7 +277,6 @@ def test_leaving_a_workspace_or_org_forgets_its_notifications(publisher, alice, 
 
 
 def test_the_gateway_openapi_declares_every_notifications_endpoint(base):
-    import requests
     paths = requests.get(base + "/openapi.json", timeout=30).json()["paths"]
     declared = {(m.upper(), p) for p, ops in paths.items() for m in ops if p.startswith("/notifications")}
     assert declared == {("GET", "/notifications"), ("GET", "/notifications/count"),

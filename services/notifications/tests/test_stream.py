@@ -3,7 +3,7 @@ import time
 
 from libs.common.mongo import new_id, now
 from services.notifications.tests.support import SSE, moved, wait_notifications
-from tests.support import assert_error
+from tests.support import Client, assert_error, register
 
 
 def test_stream_sends_new_notifications_and_the_unread_count_live(publisher, alice, bob):
@@ -31,7 +31,6 @@ def test_stream_sends_new_notifications_and_the_unread_count_live(publisher, ali
 
 
 def test_stream_carries_only_the_callers_notifications_in_order(publisher, base, alice, bob):
-    from tests.support import register
     carol = register(base)
     stream = SSE(bob)
     try:
@@ -114,5 +113,4 @@ def test_a_notification_committed_late_with_an_older_seq_is_still_streamed(ndb, 
 
 
 def test_stream_needs_a_token(base):
-    from tests.support import Client
     assert_error(Client(base).get("/notifications/stream"), 401)
