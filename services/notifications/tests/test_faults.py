@@ -120,6 +120,11 @@ def test_nats_outage_while_cards_are_created_moved_and_commented(fstack, fpub, m
     alice, bob, project, P = board
     doing = project["columns"][1]["id"]
     n = 6
+
+    def relay_failures() -> int:
+        return (fstack.root / "boards-worker.log").read_text(errors="replace").count("relay: publish failed")
+
+    failures_before = relay_failures()
     fstack.infra.stop_nats()
     try:
         cards = create_cards(alice, project, P, n)
@@ -131,6 +136,8 @@ def test_nats_outage_while_cards_are_created_moved_and_commented(fstack, fpub, m
         # Nothing could be published: the events wait in boards' outbox.
         assert len(list(mongo["stellary_boards"]["outbox"].find({"published": False}, {"_id": 1}))) >= 3 * n
         assert count(bob) == 1
+        # boards' relay really tried (and will retry) while NATS was away.
+        wait_until(lambda: relay_failures() > failures_before, timeout=30, message="a failed relay publish")
     finally:
         fstack.infra.start_nats()
     assert_exactly_once(fstack, fpub, mongo, bob,
