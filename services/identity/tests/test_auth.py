@@ -233,3 +233,12 @@ def test_concurrent_sign_ups_with_one_email_create_one_account(base):
         statuses = sorted(pool.map(lambda _: _register(base, email=email, password="secure-pass-123").status_code,
                                    range(6)))
     assert statuses == [201] + [409] * 5
+
+
+def test_jwt_lifetime_defaults_to_seven_days(base):
+    c = register(base)
+    claims = jwt.decode(c.token, options={"verify_signature": False})
+    assert claims["sub"] == c.user_id and claims["exp"] - claims["iat"] == 7 * 86400
+    login = _login(base, c.email, c.password).json()["access_token"]
+    claims = jwt.decode(login, options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 7 * 86400
