@@ -2,6 +2,8 @@
 import time
 
 from libs.common.mongo import new_id, now
+from services.notifications.storage import NotificationStore
+from services.notifications.stream import LiveHub, event_stream
 from services.notifications.tests.support import SSE, moved, wait_notifications
 from tests.support import Client, assert_error, register
 
@@ -114,3 +116,25 @@ def test_a_notification_committed_late_with_an_older_seq_is_still_streamed(ndb, 
 
 def test_stream_needs_a_token(base):
     assert_error(Client(base).get("/notifications/stream"), 401)
+
+
+def test_the_stream_generator_ends_at_its_max_age_and_unregisters(ndb):
+    """In-process: the stream closes after NOTIFICATIONS_STREAM_MAX_AGE (the client reconnects with
+    Last-Event-ID) and leaves nothing registered behind; a wake-up with ids is served at once."""
+    user, hub, store = new_id(), LiveHub(), NotificationStore(ndb)
+    frames = event_stream(store=store, hub=hub, user_id=user, last_event_id=None, poll_s=10, heartbeat_s=0.2,
+                          max_age_s=1.0)
+    assert next(frames) == "retry: 2000\n\n"
+    assert next(frames) == 'event: count\ndata: {"count":0}\n\n'
+    assert hub.open_streams == 1
+    doc = {"_id": new_id(), "userId": user, "seq": time.time_ns() // 1000 + 1, "readAt": None,
+           "activity": {"type": "card_created", "createdAt": now()}, "createdAt": now()}
+    ndb["notifications"].insert_one(doc)
+    started = time.monotonic()
+    hub.on_live(f"live.notifications.{user}", {"ids": [doc["_id"]]})
+    frame = next(frames)
+    assert frame.startswith(f"id: {doc['seq']}\nevent: notification\n") and doc["_id"] in frame
+    assert time.monotonic() - started < 0.5  # the wake-up, not the 10 s safety poll
+    rest = list(frames)  # ends by itself
+    assert 'event: count\ndata: {"count":1}\n\n' in rest and ": keep-alive\n\n" in rest
+    assert time.monotonic() - started < 3 and hub.open_streams == 0
