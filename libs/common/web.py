@@ -42,8 +42,9 @@ class Api:
         def decorator(fn):
             def view(**kwargs):
                 if body is not None:
-                    payload = request.get_json(silent=True, force=True) if request.data else None
-                    if payload is None and request.data:
+                    raw = request.get_data(cache=True)  # whatever the Content-Type: a form is not JSON
+                    payload = request.get_json(silent=True, force=True) if raw.strip() else None
+                    if payload is None and raw.strip():
                         raise BadRequest("Request body is not valid JSON")
                     kwargs["body"] = load(body() if isinstance(body, type) else body,
                                           payload if payload is not None else {}, partial=partial)

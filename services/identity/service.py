@@ -312,6 +312,11 @@ class IdentityService:
             self._require_org_admin(member)
         if target["role"] == "owner":
             raise Forbidden("The owner cannot be removed from the organization")
+        for ws_member in self.store.ws_memberships_of(user_id, org["id"]):
+            if ws_member["role"] == "admin" and self.store.count_ws_admins(ws_member["workspaceId"]) <= 1:
+                ws = self.store.get_workspace(ws_member["workspaceId"])
+                raise Conflict(f"This member is the last admin of workspace '{ws['slug'] if ws else '?'}': "
+                               "make someone else admin there first")
         with unit_of_work(self.client) as s:
             ws_ids = self.store.delete_org_member(org["id"], user_id, session=s)
             for ws_id in ws_ids:

@@ -88,3 +88,25 @@ def test_caller_token_round_trip_and_tamper_and_expiry():
     expired = sign_caller(caller, "secret-1", ttl=-5)
     with pytest.raises(Unauthorized):
         verify_caller(expired, "secret-1")
+
+
+def test_a_form_body_is_not_taken_for_an_empty_json_object():
+    from flask import Flask
+
+    from libs.common.errors import register_error_handlers
+    from libs.common.web import Api
+
+    api = Api("t")
+
+    @api.route("/x", "PATCH", body=_Dates)
+    def patch_x(body):
+        return body
+
+    app = Flask("t")
+    register_error_handlers(app)
+    api.register(app)
+    client = app.test_client()
+    r = client.patch("/x", data={"slug": "abc"})  # application/x-www-form-urlencoded
+    assert r.status_code == 400 and r.json["message"] == "Request body is not valid JSON"
+    assert client.patch("/x", json={"slug": "abc"}).json == {"slug": "abc"}
+    assert client.patch("/x").status_code == 200  # no body at all: an empty object

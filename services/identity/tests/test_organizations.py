@@ -234,3 +234,15 @@ def test_owner_deletes_org_cascading_workspaces_and_publishing_the_event(alice, 
 def test_personal_org_cannot_be_deleted(alice):
     assert_error(alice.delete(f"/organizations/{alice.org}"), 409)
     assert alice.get(f"/organizations/{alice.org}").status_code == 200
+
+
+def test_removing_the_last_admin_of_a_workspace_from_the_org_is_refused(alice, bob):
+    org = new_org(alice)
+    s = org["slug"]
+    add(alice, org, bob, "admin")
+    assert bob.post(f"/orgs/{s}/workspaces", json={"name": "Bob's", "slug": "bobs"}).status_code == 201
+    # bob is the only admin of "bobs": removing him would leave it with nobody to manage it
+    assert_error(alice.delete(f"/organizations/{s}/members/{bob.user_id}"), 409, "last admin")
+    inv = bob.post(f"/orgs/{s}/workspaces/bobs/members/invite", json={"email": alice.email, "role": "admin"}).json()
+    assert alice.post(f"/invitations/{inv['token']}/accept").status_code == 200
+    assert alice.delete(f"/organizations/{s}/members/{bob.user_id}").json() == {"ok": True}
