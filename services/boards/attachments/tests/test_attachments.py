@@ -72,8 +72,8 @@ class Board:
     """A kanban project with a card in `user`'s workspace, made through the boards core's endpoints;
     `.C()` is a card's attachments path."""
 
-    def __init__(self, user, db):
-        self.user, self.db = user, db
+    def __init__(self, user):
+        self.user = user
         self.org_id, self.ws_id = ids_of(user)
         r = user.post(user.W + "/projects", json={"name": "Attachments", "templateId": "kanban"})
         assert r.status_code == 201, r.text
@@ -104,8 +104,8 @@ class Board:
 
 
 @pytest.fixture
-def board(alice, db):
-    return Board(alice, db)
+def board(alice):
+    return Board(alice)
 
 
 # ----------------------------------------------------------------------------- round trip
@@ -530,7 +530,7 @@ def test_deleting_a_workspace_then_the_org_deletes_their_objects(alice, db, s3):
         assert alice.post(f"/orgs/{slug}/workspaces", json={"name": ws, "slug": ws}).status_code == 201
         member = alice.with_token(alice.token)
         member.org, member.ws, member.W = slug, ws, f"/orgs/{slug}/workspaces/{ws}"
-        boards_.append(Board(member, db))
+        boards_.append(Board(member))
     first, second = boards_
     for board in boards_:
         board.upload("a.txt", b"a", "text/plain")
