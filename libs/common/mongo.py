@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import re
+import tempfile
 import threading
 import time
 from datetime import datetime, timezone
@@ -80,15 +82,52 @@ def unit_of_work(client: MongoClient):
     if not _supports_transactions(client):
         yield None
         return
-    # The stand-in's transactions are SQLite savepoints on one shared connection: two at once
-    # interleave and wedge every later transaction ("no such savepoint"), so run them one at a time.
-    with (_STAND_IN_TX_LOCK if _is_stand_in(client) else contextlib.nullcontext()):
+    # The stand-in's transactions are SQLite savepoints on one shared connection: two at once —
+    # from two threads or two processes — interleave and wedge every later transaction ("no such
+    # savepoint"), so on the stand-in they run one at a time on this machine (a file lock; the
+    # stand-in is only ever used by processes of one machine).
+    with (_stand_in_lock(client) if _is_stand_in(client) else contextlib.nullcontext()):
         with client.start_session() as session:
             with session.start_transaction():
                 yield session
 
 
-_STAND_IN_TX_LOCK = threading.RLock()
+class _MachineLock:
+    """Re-entrant within a thread, exclusive across threads (RLock) and processes (flock)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.rlock = threading.RLock()
+        self.depth = 0
+        self.file = None
+
+    def __enter__(self):
+        self.rlock.acquire()
+        if self.depth == 0:
+            if self.file is None:
+                self.file = open(self.path, "a+")
+            fcntl.flock(self.file, fcntl.LOCK_EX)
+        self.depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        self.depth -= 1
+        if self.depth == 0:
+            fcntl.flock(self.file, fcntl.LOCK_UN)
+        self.rlock.release()
+
+
+_LOCKS: dict[str, _MachineLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _stand_in_lock(client: MongoClient) -> _MachineLock:
+    host, port = client.address or ("127.0.0.1", 27017)
+    path = os.path.join(tempfile.gettempdir(), f"stellary-standin-tx-{host}-{port}.lock")
+    with _LOCKS_GUARD:
+        if path not in _LOCKS:
+            _LOCKS[path] = _MachineLock(path)
+        return _LOCKS[path]
 
 
 def _is_stand_in(client: MongoClient) -> bool:

@@ -1,0 +1,60 @@
+"""unit_of_work against the real Mongo-protocol server: concurrent transactions from several
+processes all commit (the stand-in needs them serialised on the machine), and a failure rolls back."""
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from devtools.infra import Infra
+from libs.common.mongo import connect, unit_of_work
+
+ROOT = Path(__file__).resolve().parents[3]
+WRITER = """
+import sys
+sys.path.insert(0, {root!r})
+from libs.common.mongo import connect, unit_of_work
+client = connect({uri!r}, "writer")
+db = client.txcheck
+errors = 0
+for i in range(40):
+    try:
+        with unit_of_work(client) as s:
+            db.rows.insert_one({{"p": sys.argv[1], "i": i}}, session=s)
+            db.rows.update_one({{"p": sys.argv[1], "i": i}}, {{"$inc": {{"n": 1}}}}, session=s)
+    except Exception as exc:
+        errors += 1
+print(errors)
+"""
+
+
+@pytest.fixture(scope="module")
+def mongo_uri():
+    root = Path(tempfile.mkdtemp(prefix="stellary-mongo-"))
+    infra = Infra.start(root, s3=False)
+    yield infra.env["MONGO_URI"]
+    infra.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_concurrent_transactions_from_three_processes_all_commit(mongo_uri):
+    client = connect(mongo_uri, "test")
+    client.txcheck.create_collection("rows")
+    code = WRITER.format(root=str(ROOT), uri=mongo_uri)
+    procs = [subprocess.Popen([sys.executable, "-c", code, name], stdout=subprocess.PIPE, text=True)
+             for name in ("a", "b", "c")]
+    errors = [int(p.communicate(timeout=120)[0].strip() or -1) for p in procs]
+    assert errors == [0, 0, 0]
+    assert client.txcheck.rows.count_documents({"n": 1}) == 120
+
+
+def test_a_failure_inside_the_unit_of_work_rolls_back(mongo_uri):
+    client = connect(mongo_uri, "test")
+    client.txcheck.create_collection("rollback")
+    with pytest.raises(RuntimeError):
+        with unit_of_work(client) as s:
+            client.txcheck.rollback.insert_one({"_id": "x"}, session=s)
+            raise RuntimeError("domain error after a write")
+    assert client.txcheck.rollback.find_one({"_id": "x"}) is None
