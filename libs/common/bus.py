@@ -49,6 +49,9 @@ STREAMS = {
     "DLQ": "dlq.>",
 }
 STREAM_MAX_AGE_S = 7 * 86400
+# How long a delivered, unacknowledged message stays with a consumer before JetStream hands it to
+# another: what a crashed worker's in-flight messages wait. Handlers are short and idempotent.
+ACK_WAIT_S = 10
 
 
 async def _quiet_error(exc) -> None:
@@ -311,8 +314,12 @@ class Worker:
                 delay = min(max(delay * 2, 0.1), 2)
             finally:
                 if published:
-                    await asyncio.to_thread(self.outbox.mark_published, published)
                     self.stats["published"] += len(published)
+                    try:
+                        await asyncio.to_thread(self.outbox.mark_published, published)
+                    except Exception as exc:  # noqa: BLE001 - re-published later; JetStream drops the duplicates
+                        log.warning("%s relay: cannot mark %d rows published: %s", self.service, len(published), exc)
+                        await asyncio.sleep(1)
 
     # ---- consumers
     async def _consume(self, stream: str, subjects, handler, durable: str) -> None:
@@ -335,12 +342,15 @@ class Worker:
                 await asyncio.sleep(0.5)
                 continue
             for msg in msgs:
-                await self._handle(msg, handler, consumer_key)
+                try:
+                    await self._handle(msg, handler, consumer_key)
+                except Exception as exc:  # noqa: BLE001 - ack/nak lost (NATS gone): redelivered after ack_wait
+                    log.warning("%s: could not settle %s: %s", self.service, msg.subject, exc)
 
     async def _subscribe(self, stream: str, subjects, durable: str):
         await ensure_stream(self.js, stream)
         config = ConsumerConfig(durable_name=durable, ack_policy=AckPolicy.EXPLICIT,
-                                deliver_policy=DeliverPolicy.ALL, ack_wait=30, max_deliver=-1,
+                                deliver_policy=DeliverPolicy.ALL, ack_wait=ACK_WAIT_S, max_deliver=-1,
                                 max_ack_pending=1000)
         if subjects and len(subjects) == 1:
             config.filter_subject = subjects[0]
@@ -384,10 +394,11 @@ class Worker:
         self.stats["deadLettered"] += 1
         log.error("%s: parking %s on dlq.%s after %d deliveries: %s", self.service, msg.subject,
                   self.service, delivered, exc)
-        record = {"_id": new_id(), "consumer": consumer_key, "subject": msg.subject, "error": repr(exc)[:2000],
+        seq = msg.metadata.sequence.stream if msg.metadata else new_id()
+        record = {"_id": f"{consumer_key}:{seq}", "consumer": consumer_key, "subject": msg.subject, "error": repr(exc)[:2000],
                   "deliveries": delivered, "data": msg.data.decode("utf-8", "replace")[:100_000], "at": now()}
         try:
-            await asyncio.to_thread(self.db["dead_letters"].insert_one, record)
+            await asyncio.to_thread(self.db["dead_letters"].replace_one, {"_id": record["_id"]}, record, upsert=True)
             headers = {"Stellary-Error": repr(exc)[:500], "Stellary-Subject": msg.subject,
                        "Stellary-Consumer": consumer_key}
             await self.js.publish(f"dlq.{self.service}", msg.data, headers=headers, timeout=2)
