@@ -93,6 +93,21 @@ def wait_s3(url: str, timeout: float = 60) -> None:
     raise TimeoutError(f"S3 gateway at {url} not ready after {timeout}s")
 
 
+def stop_process(proc: subprocess.Popen | None, sig: int = signal.SIGTERM, grace: float = 10) -> None:
+    """Signal a process group started with start_new_session, then SIGKILL it after `grace` seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
 @dataclass
 class Infra:
     """Mongo, NATS and S3 started on free ports under `root` (tests)."""
@@ -144,17 +159,7 @@ class Infra:
         self._stop("nats")
 
     def _stop(self, name: str, sig=signal.SIGTERM) -> None:
-        proc = self.procs.pop(name, None)
-        if proc and proc.poll() is None:
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+        stop_process(self.procs.pop(name, None), sig, grace=10)
 
     def stop(self) -> None:
         for name in list(self.procs):

@@ -20,7 +20,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .infra import Infra, free_port, wait_tcp
+from .infra import Infra, free_port, stop_process, wait_tcp
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL_SERVICES = ("identity", "boards", "pilotage", "agents", "automations", "notifications")
@@ -95,18 +95,7 @@ class Stack:
         return proc
 
     def kill(self, name: str, kind: str, sig: int = signal.SIGTERM) -> None:
-        proc = self.procs.pop((name, kind), None)
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+        stop_process(self.procs.pop((name, kind), None), sig, grace=15)
 
     def wait_healthy(self, timeout: float = 90) -> dict:
         deadline = time.time() + timeout

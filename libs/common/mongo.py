@@ -171,3 +171,12 @@ def ensure_collections(db, names) -> None:
             except OperationFailure as exc:  # created concurrently by another process
                 if "already exists" not in str(exc):
                     raise
+
+
+def mongo_up(client: MongoClient) -> bool:
+    """For /health: does the database answer a ping? Never raises."""
+    try:
+        client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False

@@ -1,7 +1,7 @@
 """create_app(): the boards HTTP process."""
 from libs.common.bus import Outbox, SyncNats
 from libs.common.logs import configure_logging
-from libs.common.mongo import connect, ensure_in_background
+from libs.common.mongo import connect, ensure_in_background, mongo_up
 from libs.common.telemetry import setup_telemetry
 from libs.common.web import create_service_app
 
@@ -37,13 +37,9 @@ def create_app(config: dict | None = None):
     ensure_in_background(lambda: ensure_indexes(ctx), "boards")
 
     def health():
-        checks = {}
-        try:
-            client.admin.command("ping")
-            checks["mongo"] = True
+        checks = {"mongo": mongo_up(client)}
+        if checks["mongo"]:
             checks["schema"] = bool(ctx.extras.get("ready"))   # collections exist before any transaction
-        except Exception:  # noqa: BLE001 - health reports, never raises
-            checks["mongo"] = False
         objects = ctx.extras.get("objects")
         if objects is not None:
             checks["s3"] = objects.healthy()

@@ -1,7 +1,7 @@
 """create_app(): the notifications HTTP process."""
 from libs.common.bus import SyncNats
 from libs.common.logs import configure_logging
-from libs.common.mongo import connect, ensure_in_background
+from libs.common.mongo import connect, ensure_in_background, mongo_up
 from libs.common.telemetry import setup_telemetry
 from libs.common.web import create_service_app
 
@@ -29,11 +29,7 @@ def create_app(config: dict | None = None):
     bus.subscribe(f"{LIVE_SUBJECT}.*", live.on_live)
 
     def health():
-        try:
-            client.admin.command("ping")
-            return {"mongo": True}
-        except Exception:  # noqa: BLE001 - health reports, never raises
-            return {"mongo": False}
+        return {"mongo": mongo_up(client)}
 
     app = create_service_app("notifications", settings, api, health=health)
     app.extensions["notifications"] = service

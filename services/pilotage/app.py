@@ -1,7 +1,7 @@
 """create_app(): the pilotage HTTP process."""
 from libs.common.bus import Outbox, SyncNats
 from libs.common.logs import configure_logging
-from libs.common.mongo import connect, ensure_in_background
+from libs.common.mongo import connect, ensure_in_background, mongo_up
 from libs.common.telemetry import setup_telemetry
 from libs.common.web import create_service_app
 
@@ -35,11 +35,7 @@ def create_app(config: dict | None = None):
     ensure_in_background(lambda: ensure_indexes(pilotage), "pilotage")
 
     def health():
-        try:
-            client.admin.command("ping")
-            return {"mongo": True}
-        except Exception:  # noqa: BLE001 - health reports, never raises
-            return {"mongo": False}
+        return {"mongo": mongo_up(client)}
 
     app = create_service_app("pilotage", settings, api, health=health)
     app.extensions["pilotage"] = pilotage
