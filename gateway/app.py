@@ -129,13 +129,24 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["bus"] = bus
     openapi_cache: dict = {}
 
+    def trusted(ip: str) -> bool:
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(address in network for network in settings.trusted_proxies)
+
     def client_ip() -> str:
+        """The client's address: the right-most X-Forwarded-For hop that is not a trusted proxy,
+        when the request came from a trusted proxy; else the peer address."""
         remote = request.remote_addr or ""
-        if settings.trusted_proxies and remote in settings.trusted_proxies:
-            forwarded = request.headers.get("X-Forwarded-For", "")
-            if forwarded:
-                return forwarded.split(",")[0].strip()
-        return remote
+        if not settings.trusted_proxies or not trusted(remote):
+            return remote
+        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not trusted(hop):
+                return hop
+        return hops[0] if hops else remote
 
     def is_loopback(ip: str) -> bool:
         try:
@@ -161,6 +172,11 @@ def create_app(config: dict | None = None) -> Flask:
         for key, value in g.get("rate_headers", {}).items():
             response.headers[key] = value
         return response
+
+    @app.route("/ready", methods=["GET"])
+    def ready():
+        """The gateway process itself (a probe): whether the services are up is /health's business."""
+        return jsonify({"status": "ok"})
 
     @app.route("/health", methods=["GET"])
     def health():

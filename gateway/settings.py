@@ -1,4 +1,6 @@
 """Gateway settings, from the environment."""
+import ipaddress
+
 from libs.common.settings import CommonSettings, env_bool, env_int, env_str
 
 SERVICES = ("identity", "boards", "pilotage", "agents", "automations", "notifications")
@@ -20,7 +22,10 @@ class Settings(CommonSettings):
         self.max_body_bytes = env_int("MAX_BODY_BYTES", 1024 * 1024)
         self.max_upload_bytes = env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
         self.cors_origins = env_str("CORS_ORIGINS", "*")
-        self.trusted_proxies = tuple(p.strip() for p in env_str("TRUSTED_PROXIES", "").split(",") if p.strip())
+        # Addresses or CIDR ranges of the proxies in front of the gateway (e.g. an ingress's pod network):
+        # only their X-Forwarded-For is believed.
+        self.trusted_proxies = tuple(ipaddress.ip_network(p.strip(), strict=False)
+                                     for p in env_str("TRUSTED_PROXIES", "").split(",") if p.strip())
         self.rate_limit_token_per_min = env_int("RATE_LIMIT_TOKEN_PER_MIN", 6000)
         self.rate_limit_ip_auth_per_min = env_int("RATE_LIMIT_IP_AUTH_PER_MIN", 30)
         self.rate_limit_loopback = env_bool("RATE_LIMIT_LOOPBACK", False)

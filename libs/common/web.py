@@ -142,6 +142,11 @@ def create_service_app(name: str, settings, api: Api | None = None, *, health=No
     def _ready():
         return _health()
 
+    @app.get("/live")
+    def _live():
+        """The process answers (a liveness probe must not depend on the database)."""
+        return jsonify({"status": "ok", "service": name})
+
     if api is not None:
         api.register(app)
         doc_cache = {}
