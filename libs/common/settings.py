@@ -1,6 +1,7 @@
 """Typed access to environment variables (12-factor). Each service's `settings.py` builds on these."""
 from __future__ import annotations
 
+import logging
 import os
 import re
 
@@ -72,6 +73,10 @@ class CommonSettings:
         self.load(overrides)
         for key, value in (overrides or {}).items():
             setattr(self, key, value)
+        for var, value in (("INTERNAL_TOKEN_SECRET", self.internal_token_secret),
+                           ("JWT_SECRET", getattr(self, "jwt_secret", None))):
+            if value and value.startswith("dev-") and value.endswith("-change-me"):
+                logging.getLogger(__name__).warning("%s is the development default: set it outside development", var)
 
     def load(self, overrides: dict | None) -> None:  # pragma: no cover - hook
         """Subclasses read their own variables here."""

@@ -109,8 +109,10 @@ class Api:
         return doc
 
 
-def create_service_app(name: str, settings, api: Api | None = None, *, health=None) -> Flask:
-    """A Flask app with the common plumbing. `health()` returns {component: bool} for /health."""
+def create_service_app(name: str, settings, api: Api | None = None, *, health=None, ready=None) -> Flask:
+    """A Flask app with the common plumbing. `health()` returns {component: bool} for /health (what
+    the gateway's system health reports); `ready()` the same for /ready (what must be up for this
+    process to take traffic; defaults to `health`)."""
     app = Flask(name)
     app.config["INTERNAL_TOKEN_SECRET"] = settings.internal_token_secret
     app.config["JSON_SORT_KEYS"] = False
@@ -130,17 +132,20 @@ def create_service_app(name: str, settings, api: Api | None = None, *, health=No
         response.headers[REQUEST_ID] = g.get("request_id", "")
         return response
 
-    @app.get("/health")
-    def _health():
-        checks = health() if health else {}
+    def _report(check):
+        checks = check() if check else {}
         ok = all(checks.values())
         body = {"status": "ok" if ok else "degraded", "service": name,
                 "components": {k: ("up" if v else "down") for k, v in checks.items()}}
         return jsonify(body), (200 if ok else 503)
 
+    @app.get("/health")
+    def _health():
+        return _report(health)
+
     @app.get("/ready")
     def _ready():
-        return _health()
+        return _report(ready or health)
 
     @app.get("/live")
     def _live():

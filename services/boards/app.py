@@ -36,16 +36,22 @@ def create_app(config: dict | None = None):
     ctx = build_context(settings, client, "boards")
     ensure_in_background(lambda: ensure_indexes(ctx), "boards")
 
-    def health():
+    def ready():
         checks = {"mongo": mongo_up(client)}
         if checks["mongo"]:
             checks["schema"] = bool(ctx.extras.get("ready"))   # collections exist before any transaction
+        return checks
+
+    def health():
+        checks = ready()
         objects = ctx.extras.get("objects")
         if objects is not None:
             checks["s3"] = objects.healthy()
         return checks
 
-    app = create_service_app("boards", settings, api, health=health)
+    # An S3 outage degrades /health (attachments fail with 503) but keeps the boards API in
+    # rotation: /ready leaves S3 out.
+    app = create_service_app("boards", settings, api, health=health, ready=ready)
     app.extensions["boards"] = ctx
     setup_telemetry("boards", app)
     return app

@@ -18,7 +18,8 @@ def build_service(settings: Settings, client) -> IdentityService:
     store = IdentityStore(db)
     outbox = Outbox(db)
     return IdentityService(store=store, outbox=outbox, client=client, settings=settings,
-                           passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
+                           passwords=Passwords(settings.password_time_cost, settings.password_memory_kib,
+                                               settings.password_concurrency),
                            mailer=build_mailer(settings))
 
 

@@ -10,6 +10,7 @@ class Settings(CommonSettings):
         self.jwt_expires_in = env_duration("JWT_EXPIRES_IN", "7d")
         self.password_time_cost = env_int("PASSWORD_HASH_TIME_COST", 3)
         self.password_memory_kib = env_int("PASSWORD_HASH_MEMORY_KIB", 65536)
+        self.password_concurrency = env_int("PASSWORD_HASH_CONCURRENCY", 4)
         self.login_max_failures = env_int("LOGIN_MAX_FAILURES", 5)
         self.login_lock_seconds = env_int("LOGIN_LOCK_SECONDS", 30)
         self.login_lock_max_seconds = env_int("LOGIN_LOCK_MAX_SECONDS", 900)
