@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import math
 import threading
 import time
 import uuid
@@ -37,24 +38,29 @@ EXPOSED = "X-Request-Id, X-Next-Cursor, Retry-After, X-RateLimit-Limit, X-RateLi
 
 
 class RateLimiter:
-    """Fixed one-minute windows per key, per gateway process."""
+    """A token bucket per key, per gateway process: `limit` requests a minute, refilled continuously
+    (no burst at a minute boundary, unlike fixed windows)."""
 
     def __init__(self):
-        self.windows: dict = {}
+        self.buckets: dict = {}
         self.lock = threading.Lock()
 
-    def hit(self, key: str, limit: int) -> tuple[bool, int, int]:
-        window = int(time.time() // 60)
+    def hit(self, key: str, limit: int) -> tuple[bool, int, int, int]:
+        """-> (allowed, remaining, seconds until full, seconds until the next request is allowed)."""
+        now = time.monotonic()
+        rate = limit / 60.0
         with self.lock:
-            if len(self.windows) > 100_000:
-                self.windows.clear()
-            start, count = self.windows.get(key, (window, 0))
-            if start != window:
-                start, count = window, 0
-            count += 1
-            self.windows[key] = (start, count)
-        reset = (window + 1) * 60 - int(time.time())
-        return count <= limit, max(limit - count, 0), reset
+            if len(self.buckets) > 100_000:
+                self.buckets.clear()
+            tokens, last = self.buckets.get(key, (float(limit), now))
+            tokens = min(float(limit), tokens + (now - last) * rate)
+            allowed = tokens >= 1
+            if allowed:
+                tokens -= 1
+            self.buckets[key] = (tokens, now)
+        reset = math.ceil((limit - tokens) / rate)
+        retry = 0 if allowed else math.ceil((1 - tokens) / rate)
+        return allowed, int(tokens), reset, retry
 
 
 class LimitedStream:
@@ -287,11 +293,11 @@ def create_app(config: dict | None = None) -> Flask:
     def _rate_limit(key: str, limit: int) -> None:
         if limit <= 0:
             return
-        ok, remaining, reset = limiter.hit(key, limit)
+        ok, remaining, reset, retry = limiter.hit(key, limit)
         g.rate_headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining),
                           "X-RateLimit-Reset": str(reset)}
         if not ok:
-            raise TooManyRequests("Rate limit exceeded", headers={"Retry-After": str(reset)} | g.rate_headers)
+            raise TooManyRequests("Rate limit exceeded", headers={"Retry-After": str(retry)} | g.rate_headers)
 
     def _forward(service: str, path: str, caller_token: str | None):
         if service not in settings.enabled_services:

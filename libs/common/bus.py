@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import socket
 import threading
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -29,7 +31,7 @@ from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 from marshmallow import ValidationError
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from . import telemetry
 from .errors import ApiError, ServiceUnavailable, error_for_status, validation_message
@@ -137,6 +139,36 @@ class Processed:
             pass
 
 
+HEARTBEAT_S = 5
+
+
+class Heartbeats:
+    """The `workers` collection: one row per worker process, its last beat in epoch ms (a number, so
+    range queries work on the embedded stand-in too) and its counters."""
+
+    def __init__(self, db):
+        self.col = db["workers"]
+
+    def beat(self, service: str, stats: dict) -> None:
+        now_ms = int(time.time() * 1000)
+        key = f"{service}:{socket.gethostname()}:{os.getpid()}"
+        self.col.replace_one({"_id": key}, {"_id": key, "service": service, "at": now_ms, "stats": dict(stats)},
+                             upsert=True)
+        self.col.delete_many({"service": service, "at": {"$lt": now_ms - 3600_000}})  # long-gone processes
+
+    def alive(self, service: str, within_s: float = 4 * HEARTBEAT_S) -> bool:
+        cutoff = int((time.time() - within_s) * 1000)
+        return self.col.find_one({"service": service, "at": {"$gte": cutoff}}, {"_id": 1}) is not None
+
+
+def worker_up(db, service: str) -> bool:
+    """For /health: has a worker of `service` beaten recently? Never raises."""
+    try:
+        return Heartbeats(db).alive(service)
+    except PyMongoError:
+        return False
+
+
 # ----------------------------------------------------------------------------- async side
 
 async def ensure_stream(js, name: str) -> None:
@@ -237,6 +269,7 @@ class Worker:
             await self.nc.flush()  # the server knows the subscription before start() returns
         for seconds, fn in self.periodic:
             self.tasks.append(asyncio.create_task(self._every(seconds, fn)))
+        self.tasks.append(asyncio.create_task(self._every(HEARTBEAT_S, self._heartbeat), name="heartbeat"))
         log.info("%s worker started (relay=%s, consumers=%d, commands=%s)", self.service,
                  self.relay_enabled, len(self.consumers), sorted(self.commands))
 
@@ -271,6 +304,10 @@ class Worker:
                 log.warning("%s: cannot ensure streams (%s); retrying", self.service, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5)
+
+    def _heartbeat(self) -> None:
+        """Tell the service's web processes this worker is alive (their /health reads it)."""
+        Heartbeats(self.db).beat(self.service, self.stats)
 
     async def _every(self, seconds: float, fn) -> None:
         while not self.stop.is_set():

@@ -1,5 +1,5 @@
 """create_app(): the boards HTTP process."""
-from libs.common.bus import Outbox, SyncNats
+from libs.common.bus import Outbox, SyncNats, worker_up
 from libs.common.logs import configure_logging
 from libs.common.mongo import connect, ensure_in_background, mongo_up
 from libs.common.telemetry import setup_telemetry
@@ -43,7 +43,7 @@ def create_app(config: dict | None = None):
         return checks
 
     def health():
-        checks = ready()
+        checks = ready() | {"boards-worker": worker_up(ctx.db, "boards")}
         objects = ctx.extras.get("objects")
         if objects is not None:
             checks["s3"] = objects.healthy()

@@ -1,5 +1,5 @@
 """create_app(): the identity HTTP process."""
-from libs.common.bus import Outbox
+from libs.common.bus import Outbox, worker_up
 from libs.common.logs import configure_logging
 from libs.common.mongo import connect, ensure_in_background, mongo_up
 from libs.common.telemetry import setup_telemetry
@@ -35,10 +35,13 @@ def create_app(config: dict | None = None):
 
     ensure_in_background(setup, "identity")
 
-    def health():
+    def ready():
         return {"mongo": mongo_up(client)}
 
-    app = create_service_app("identity", settings, api, health=health)
+    def health():  # the system view also wants the worker alive (outbox relay, consumers, commands)
+        return ready() | {"identity-worker": worker_up(client[settings.mongo_db], "identity")}
+
+    app = create_service_app("identity", settings, api, health=health, ready=ready)
     app.extensions["identity"] = service
     setup_telemetry("identity", app)
     return app

@@ -1,5 +1,5 @@
 """create_app(): the notifications HTTP process."""
-from libs.common.bus import SyncNats
+from libs.common.bus import SyncNats, worker_up
 from libs.common.logs import configure_logging
 from libs.common.mongo import connect, ensure_in_background, mongo_up
 from libs.common.telemetry import setup_telemetry
@@ -28,10 +28,13 @@ def create_app(config: dict | None = None):
     bus = SyncNats(settings.nats_url, "notifications")
     bus.subscribe(f"{LIVE_SUBJECT}.*", live.on_live)
 
-    def health():
+    def ready():
         return {"mongo": mongo_up(client)}
 
-    app = create_service_app("notifications", settings, api, health=health)
+    def health():  # the system view also wants the worker alive (outbox relay, consumers, commands)
+        return ready() | {"notifications-worker": worker_up(client[settings.mongo_db], "notifications")}
+
+    app = create_service_app("notifications", settings, api, health=health, ready=ready)
     app.extensions["notifications"] = service
     app.extensions["notifications_live"] = live
     app.extensions["bus"] = bus

@@ -1,5 +1,5 @@
 """create_app(): the pilotage HTTP process."""
-from libs.common.bus import Outbox, SyncNats
+from libs.common.bus import Outbox, SyncNats, worker_up
 from libs.common.logs import configure_logging
 from libs.common.mongo import connect, ensure_in_background, mongo_up
 from libs.common.telemetry import setup_telemetry
@@ -34,10 +34,13 @@ def create_app(config: dict | None = None):
     pilotage, documents = build_services(settings, client, "pilotage")
     ensure_in_background(lambda: ensure_indexes(pilotage), "pilotage")
 
-    def health():
+    def ready():
         return {"mongo": mongo_up(client)}
 
-    app = create_service_app("pilotage", settings, api, health=health)
+    def health():  # the system view also wants the worker alive (outbox relay, consumers, commands)
+        return ready() | {"pilotage-worker": worker_up(client[settings.mongo_db], "pilotage")}
+
+    app = create_service_app("pilotage", settings, api, health=health, ready=ready)
     app.extensions["pilotage"] = pilotage
     app.extensions["pilotage.documents"] = documents
     setup_telemetry("pilotage", app)
