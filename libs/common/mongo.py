@@ -47,6 +47,15 @@ def iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
+def from_doc(doc: dict | None) -> dict | None:
+    """A stored document as storage modules hand it out: a plain dict with `id` instead of `_id`."""
+    if doc is None:
+        return None
+    doc = dict(doc)
+    doc["id"] = doc.pop("_id")
+    return doc
+
+
 def connect(uri: str, app_name: str) -> MongoClient:
     """Build a client. Call this inside `create_app` / the worker, never at import (fork safety)."""
     return MongoClient(uri, appname=app_name, tz_aware=True, serverSelectionTimeoutMS=5000,

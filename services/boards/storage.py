@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from libs.common.mongo import ensure_collections
+from libs.common.mongo import ensure_collections, from_doc
 
 COLLECTIONS = ["projects", "columns", "cards", "comments", "labels", "custom_fields", "relations", "scopes",
                "outbox", "processed_events", "dead_letters"]
@@ -35,10 +35,9 @@ def _date(value):
 
 
 def _out(doc: dict | None) -> dict | None:
+    doc = from_doc(doc)
     if doc is None:
         return None
-    doc = dict(doc)
-    doc["id"] = doc.pop("_id")
     for key in DATE_KEYS:
         if key in doc:
             doc[key] = _date(doc[key])

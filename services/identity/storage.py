@@ -4,7 +4,7 @@ from __future__ import annotations
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from libs.common.mongo import ensure_collections
+from libs.common.mongo import ensure_collections, from_doc
 
 COLLECTIONS = ["users", "orgs", "org_members", "workspaces", "ws_members", "invitations", "api_tokens",
                "login_failures", "outbox", "processed_events", "dead_letters"]
@@ -23,12 +23,7 @@ def _stamped(changes: dict, *stamp_fields: str) -> dict:
     return update
 
 
-def _out(doc: dict | None) -> dict | None:
-    if doc is None:
-        return None
-    doc = dict(doc)
-    doc["id"] = doc.pop("_id")
-    return doc
+_out = from_doc
 
 
 class Duplicate(Exception):

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from pymongo import ASCENDING, ReturnDocument
 
-from libs.common.mongo import ensure_collections
+from libs.common.mongo import ensure_collections, from_doc
 
 # The pilotage collections that hold one kind of entity each (all scoped by workspace).
 ENTITIES = ("missions", "priorities", "todos", "decisions", "docs", "actions", "documents")
@@ -37,10 +37,9 @@ BOOLEANS = ("active",)
 
 
 def _out(doc: dict | None) -> dict | None:
+    doc = from_doc(doc)
     if doc is None:
         return None
-    doc = dict(doc)
-    doc["id"] = doc.pop("_id")
     for key in BOOLEANS:
         if doc.get(key) is not None:
             doc[key] = bool(doc[key])

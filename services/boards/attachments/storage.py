@@ -15,17 +15,12 @@ import time
 
 from pymongo import ASCENDING, ReturnDocument
 
-from libs.common.mongo import ensure_collections, new_id, now
+from libs.common.mongo import ensure_collections, from_doc, new_id, now
 
 COLLECTIONS = ["attachments", "s3_deletions", "cards"]
 
 
-def _out(doc: dict | None) -> dict | None:
-    if doc is None:
-        return None
-    doc = dict(doc)
-    doc["id"] = doc.pop("_id")
-    return doc
+_out = from_doc
 
 
 def ensure_indexes(db) -> None:

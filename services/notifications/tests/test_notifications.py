@@ -197,6 +197,22 @@ def test_endpoints_need_a_token(base):
         assert_error(anonymous.request(method, path), 401)
 
 
+def notify_in_three_places(publisher, alice, bob, org, ws):
+    """Three moves by alice that bob hears of: in `ws`, elsewhere in `org`, and in another org."""
+    members = [alice.user_id, bob.user_id]
+    envs = (moved(alice.user_id, members, org_id=org["id"], workspace_id=ws["id"]),
+            moved(alice.user_id, members, org_id=org["id"], workspace_id=new_id()),
+            moved(alice.user_id, members))
+    for env in envs:
+        publisher.publish("boards.card.moved", env)
+    wait_notifications(bob, 3)
+    return envs
+
+
+def seen_by(user):
+    return {n["activity"]["eventId"] for n in notifications(user)}
+
+
 def test_org_and_workspace_deletion_forget_their_notifications(publisher, alice, bob):
     r = alice.post("/organizations", json={"name": "Acme", "slug": f"acme-{new_id()[-8:]}"})
     assert r.status_code == 201, r.text
@@ -204,19 +220,13 @@ def test_org_and_workspace_deletion_forget_their_notifications(publisher, alice,
     r = alice.post(f"/orgs/{org['slug']}/workspaces", json={"name": "Eng", "slug": "eng"})
     assert r.status_code == 201, r.text
     ws = r.json()
-    members = [alice.user_id, bob.user_id]
-    in_ws = moved(alice.user_id, members, org_id=org["id"], workspace_id=ws["id"])
-    in_org = moved(alice.user_id, members, org_id=org["id"], workspace_id=new_id())
-    elsewhere = moved(alice.user_id, members)
-    for env in (in_ws, in_org, elsewhere):
-        publisher.publish("boards.card.moved", env)
-    wait_notifications(bob, 3)
+    in_ws, in_org, elsewhere = notify_in_three_places(publisher, alice, bob, org, ws)
 
     assert alice.delete(f"/orgs/{org['slug']}/workspaces/eng").status_code == 200
-    wait_until(lambda: {n["activity"]["eventId"] for n in notifications(bob)} == {in_org["id"], elsewhere["id"]},
+    wait_until(lambda: seen_by(bob) == {in_org["id"], elsewhere["id"]},
                message="workspace notifications deleted")
     assert alice.delete(f"/organizations/{org['slug']}").status_code == 200
-    wait_until(lambda: [n["activity"]["eventId"] for n in notifications(bob)] == [elsewhere["id"]],
+    wait_until(lambda: seen_by(bob) == {elsewhere["id"]},
                message="org notifications deleted")
 
 
@@ -259,19 +269,13 @@ def test_leaving_a_workspace_or_org_forgets_its_notifications(publisher, alice, 
     inv = alice.post(W + "/members/invite", json={"email": bob.email, "role": "member"})
     assert inv.status_code == 201, inv.text
     assert bob.post(f"/invitations/{inv.json()['token']}/accept").status_code == 200
-    members = [alice.user_id, bob.user_id]
-    in_ws = moved(alice.user_id, members, org_id=org["id"], workspace_id=ws["id"])
-    in_org = moved(alice.user_id, members, org_id=org["id"], workspace_id=new_id())
-    elsewhere = moved(alice.user_id, members)
-    for env in (in_ws, in_org, elsewhere):
-        publisher.publish("boards.card.moved", env)
-    wait_notifications(bob, 3)
+    in_ws, in_org, elsewhere = notify_in_three_places(publisher, alice, bob, org, ws)
 
     assert alice.delete(f"{W}/members/{bob.user_id}").status_code == 200
-    wait_until(lambda: {n["activity"]["eventId"] for n in notifications(bob)} == {in_org["id"], elsewhere["id"]},
+    wait_until(lambda: seen_by(bob) == {in_org["id"], elsewhere["id"]},
                message="the workspace's notifications forgotten")
     assert alice.delete(f"/organizations/{org['slug']}/members/{bob.user_id}").status_code == 200
-    wait_until(lambda: [n["activity"]["eventId"] for n in notifications(bob)] == [elsewhere["id"]],
+    wait_until(lambda: seen_by(bob) == {elsewhere["id"]},
                message="the org's notifications forgotten")
     assert count(alice) == 0
 
