@@ -30,6 +30,10 @@ SUBJECTS = {
 }
 
 
+# Keys of a command's `actor` that boards copies into the actor of the events it publishes.
+PASSED_THROUGH = ("ruleId", "chain")
+
+
 @dataclass(frozen=True)
 class Actor:
     """The caller of a request or the `actor` of a command, inside one workspace."""
@@ -41,6 +45,10 @@ class Actor:
     name: str = ""
     email: str = ""
     ws_role: str | None = None
+    # What an automation's command adds to its actor ({"ruleId", "chain": {id, depth, path}}): boards
+    # passes it through untouched into the events the command causes, so the automations service can
+    # follow a chain of rules and stop its loops (docs/CONTRACTS.md, automations).
+    extra: tuple = ()
 
     @classmethod
     def from_caller(cls, caller: Caller) -> "Actor":
@@ -52,11 +60,12 @@ class Actor:
         actor = payload.get("actor") or {}
         if not isinstance(actor, dict):
             raise ValueError("actor must be an object")
+        extra = tuple((k, actor[k]) for k in PASSED_THROUGH if actor.get(k) is not None)
         return cls(user_id=actor.get("userId"), workspace_id=payload["workspaceId"], org_id=payload.get("orgId"),
-                   via=actor.get("via") or "system")
+                   via=actor.get("via") or "system", extra=extra)
 
     def envelope_actor(self) -> dict:
-        return {"userId": self.user_id, "via": self.via}
+        return {"userId": self.user_id, "via": self.via} | dict(self.extra)
 
 
 def card_summary(card: dict) -> dict:

@@ -20,6 +20,10 @@ workspace answers 404; `actor` = {userId, via} is the actor of the activity even
                               phases: [{name, deliverables: [{title, description?}]}], actor}
                                                                                      -> project (with columns)
     project_summaries        {workspaceId}                                           -> portfolio rows
+    add_comment              {workspaceId, cardId, content, actor}                   -> comment
+    project_refs             {workspaceId, projectId}  -> {id, name, memberIds, columns: [{id, name, order, scopeId}],
+                                                           labels: [{id, name, color}]}
+An `actor` may carry `ruleId` and `chain` (automations): they are copied into the events' actor.
 
 Published (through the outbox, see activity.py and docs/CONTRACTS.md): boards.card.created|updated|moved|
 archived|deleted|assigned, boards.comment.added, boards.member.added|removed, boards.project.created|updated|
@@ -34,7 +38,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from libs.common.errors import BadRequest
 from libs.common.schemas import Name, load
 
-from .activity import Actor
+from .activity import Actor, member_ids
 from .schemas import CardIn, CardPatch
 
 log = logging.getLogger(__name__)
@@ -137,6 +141,28 @@ class Handlers:
             template_id=None if phases else "kanban", column_names=[ph["name"] for ph in phases] or None,
             cards_by_column=[ph["deliverables"] for ph in phases])
 
+    def add_comment(self, p: dict) -> dict:
+        _require(p, "workspaceId", "cardId")
+        content = p.get("content")
+        if not isinstance(content, str) or not 1 <= len(content) <= 5000:
+            raise BadRequest("content must be 1-5000 characters")
+        actor = Actor.from_command(p)
+        card = self.service.get_card(actor=actor, project_id=None, card_id=p["cardId"])
+        return self.service.create_comment(actor=actor, project_id=card["projectId"], card_id=card["id"],
+                                           content=content)
+
+    def project_refs(self, p: dict) -> dict:
+        _require(p, "workspaceId", "projectId")
+        actor = Actor.from_command(p)
+        project = self.service.get_project_or_404(actor, p["projectId"])
+        store = self.service.store
+        columns = store.list_columns(actor.workspace_id, project["id"])
+        labels = store.list_labels(actor.workspace_id, project["id"])
+        return {"id": project["id"], "name": project["name"], "memberIds": member_ids(project),
+                "columns": [{"id": c["id"], "name": c["name"], "order": c["order"], "scopeId": c.get("scopeId")}
+                            for c in columns],
+                "labels": [{"id": x["id"], "name": x["name"], "color": x.get("color")} for x in labels]}
+
     def project_summaries(self, p: dict) -> list[dict]:
         _require(p, "workspaceId")
         return self.service.portfolio(actor=Actor.from_command(p))
@@ -146,5 +172,5 @@ def register(worker, ctx) -> None:
     handlers = Handlers(ctx.extras["service"])
     worker.consume("IDENTITY", handlers.on_identity, subjects=IDENTITY_SUBJECTS)
     for verb in ("get_card", "get_cards", "create_card", "update_card", "move_card", "create_project_from_plan",
-                 "project_summaries"):
+                 "project_summaries", "add_comment", "project_refs"):
         worker.command(verb, getattr(handlers, verb))

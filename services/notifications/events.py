@@ -8,6 +8,8 @@ Consumes, as the durable pull consumer "notifications" (shared by every worker r
                     "data": {"activity": "card_moved", "project": {"id": "P", "name": "Web"},
                              "projectMemberIds": ["A", "B"], "card": {"id": "C", "title": "Login"},
                              "meta": {"fromColumn": "To Do", "toColumn": "In Progress"}}}
+    AUTOMATIONS automations.notification.requested {userIds, message, rule, project, card}
+              -> one notification per user (activity type "automation": an automation's `notify` action)
     IDENTITY  identity.org.deleted {orgId, ...}, identity.workspace.deleted {workspaceId, ...}
               -> delete that org's / workspace's notifications
               identity.member.removed {workspaceId, orgId, userId}, identity.org_member.removed
@@ -36,7 +38,12 @@ def register(worker, service: NotificationsService, announce) -> None:
     thread-safe core publish."""
 
     def on_activity(envelope: dict) -> None:
-        created = service.record_activity(envelope=envelope)
+        announce_new(service.record_activity(envelope=envelope))
+
+    def on_automation(envelope: dict) -> None:
+        announce_new(service.record_requested(envelope=envelope))
+
+    def announce_new(created: list[dict]) -> None:
         by_user: dict[str, list[str]] = {}
         for doc in created:
             by_user.setdefault(doc["userId"], []).append(doc["_id"])
@@ -59,3 +66,4 @@ def register(worker, service: NotificationsService, announce) -> None:
 
     worker.consume("BOARDS", on_activity, subjects=sorted(ACTIVITY_SUBJECTS))
     worker.consume("IDENTITY", on_identity, subjects=IDENTITY_SUBJECTS)
+    worker.consume("AUTOMATIONS", on_automation, subjects=["automations.notification.requested"])

@@ -178,6 +178,31 @@ class NotificationsService:
                  "createdAt": created} for user in users]
         return self.store.insert_many(docs)
 
+    def record_requested(self, *, envelope: dict) -> list[dict]:
+        """Store the notifications an automation's `notify` action asks for
+        (`automations.notification.requested`, services/automations/events.py): one per user in
+        `data.userIds`, activity type `automation`, the message in `meta`."""
+        _require(isinstance(envelope.get("id"), str) and envelope["id"], "event without id")
+        data = envelope.get("data")
+        _require(isinstance(data, dict), "data must be an object")
+        users = data.get("userIds")
+        _require(isinstance(users, list) and all(isinstance(u, str) for u in users), "data.userIds must be a list")
+        project, card, rule = data.get("project") or {}, data.get("card") or {}, data.get("rule") or {}
+        actor = envelope.get("actor") or {}
+        activity = {"type": "automation", "actorId": actor.get("userId"), "actorVia": actor.get("via"),
+                    "meta": {"message": str(data.get("message") or "")[:1000], "ruleId": rule.get("id"),
+                             "ruleName": rule.get("name")},
+                    "orgId": envelope.get("orgId"), "workspaceId": envelope.get("workspaceId"),
+                    "projectId": project.get("id") or envelope.get("projectId"), "projectName": project.get("name"),
+                    "cardId": card.get("id"), "cardTitle": card.get("title"), "eventId": envelope["id"],
+                    "createdAt": _parse_time(envelope.get("occurredAt"))}
+        seq, created = self.clock.next(), now()
+        docs = [{"_id": notification_id(envelope["id"], user), "userId": user, "orgId": envelope.get("orgId"),
+                 "workspaceId": envelope.get("workspaceId"), "projectId": activity["projectId"],
+                 "eventId": envelope["id"], "seq": seq, "readAt": None, "activity": activity,
+                 "createdAt": created} for user in dict.fromkeys(users) if is_id(user)]
+        return self.store.insert_many(docs)
+
     def forget_org(self, *, org_id: str) -> int:
         _require(isinstance(org_id, str) and bool(org_id), "data.orgId missing")
         return self.store.delete_for_org(org_id)

@@ -1,0 +1,150 @@
+"""Running rules in the worker: one evaluation per (event, rule whose trigger matched), one trace each.
+
+For each rule of the project with a matching trigger, in creation order:
+    conditions not all true          -> skipped  "conditions not met: toColumnId"
+    chain deeper than the limit      -> skipped  "chain depth limit (5) reached: …"
+    this rule already ran on this
+    card earlier in the chain        -> skipped  "loop: …"
+    over AUTOMATIONS_RULE_RATE_PER_MIN -> skipped "throttled"
+    otherwise the action runs        -> success (what it did) | failed (the owner's error)
+A failed action is traced and acknowledged, never raised to the bus (no retry storm). After
+AUTOMATIONS_MAX_CONSECUTIVE_FAILURES failed runs in a row the rule disables itself and its last
+trace says why. Traces of one event have ids derived from (event id, rule id): a redelivered event
+re-runs only the rules it had not traced yet.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from pymongo.errors import DuplicateKeyError
+
+from libs.common.bus import event
+from libs.common.mongo import now
+
+from . import engine
+from .actions import ActionFailed, Runner, Target
+from .storage import Stores, derived_id
+
+log = logging.getLogger(__name__)
+NOTIFY_SUBJECT = "automations.notification.requested"
+FAILED_SUBJECT = "automations.run.failed"
+# An owner that does not answer is an outage, not the rule's fault: it does not count towards self-disable.
+OUTAGE = (503, 504)
+
+
+class Executor:
+    def __init__(self, *, stores: Stores, outbox, client, bus, settings):
+        self.stores = stores
+        self.outbox = outbox
+        self.client = client
+        self.settings = settings
+        self.bus = bus
+        self.runner = Runner(bus=bus, timeout=settings.command_timeout, notify=self._notify,
+                             workspace_members=self._workspace_members)
+
+    # ---------------------------------------------------------------- collaborators of the runner
+    def _workspace_members(self, workspace_id: str) -> list[str]:
+        rows = self.bus.call("identity", "workspace_members", {"workspaceId": workspace_id},
+                             timeout=self.settings.command_timeout)
+        return [m["userId"] for m in rows or []]
+
+    def _notify(self, target: Target, actor: dict, rule: dict, user_ids: list[str], message: str) -> None:
+        """notifications consumes it (services/notifications/events.py); its id is derived from the
+        triggering event and the rule, so a re-run requests the same notification."""
+        envelope = event(NOTIFY_SUBJECT, {
+            "userIds": user_ids, "message": message, "rule": {"id": rule["id"], "name": rule["name"]},
+            "project": {"id": target.project_id, "name": target.project_name},
+            "card": {"id": target.card.get("id"), "title": target.card.get("title")},
+        }, actor=actor, org_id=target.org_id, workspace_id=target.workspace_id, project_id=target.project_id)
+        envelope["id"] = derived_id("notify", target.event_id, rule["id"])
+        self._add_once(envelope)
+
+    def _add_once(self, envelope: dict) -> None:
+        try:
+            self.outbox.add(envelope)
+        except DuplicateKeyError:  # the same request, recorded by an earlier run of this event
+            pass
+
+    # ---------------------------------------------------------------- evaluation
+    def handle(self, envelope: dict, triggers: list[str]) -> list[dict]:
+        """Evaluate every enabled rule of the event's project whose trigger is in `triggers`."""
+        data = envelope.get("data") or {}
+        project = data.get("project") or {}
+        project_id = envelope.get("projectId") or project.get("id")
+        card = data.get("card") or {}
+        if not project_id or not triggers or not card.get("id"):
+            return []
+        rules = self.stores.rules.active(project_id, triggers)
+        if not rules:
+            return []
+        ids = {rule["id"]: derived_id(envelope["id"], rule["id"]) for rule in rules}
+        done = self.stores.traces.existing(list(ids.values()))
+        chain = engine.chain_of(envelope)
+        fact = engine.facts_of(envelope)
+        target = Target(workspace_id=envelope.get("workspaceId"), org_id=envelope.get("orgId"),
+                        project_id=project_id, card=card, project_name=project.get("name"),
+                        member_ids=list(data.get("projectMemberIds") or []), event_id=envelope["id"])
+        traces = [self.evaluate(rule, envelope, chain, fact, target, ids[rule["id"]])
+                  for rule in rules if ids[rule["id"]] not in done]
+        self._write(traces)
+        return traces
+
+    def evaluate(self, rule: dict, envelope: dict, chain: dict, fact: dict, target: Target, trace_id: str) -> dict:
+        started = time.perf_counter()
+        depth = chain["depth"] + 1
+        key = engine.run_key(rule["id"], target.card["id"])
+        result, detail = "skipped", None
+        held = engine.check(rule.get("conditions") or {}, fact)
+        unmet = [k for k, ok in held.items() if not ok]
+        if unmet:
+            detail = f"conditions not met: {', '.join(unmet)}"
+        elif depth > self.settings.max_chain_depth:
+            detail = (f"chain depth limit ({self.settings.max_chain_depth}) reached: not run "
+                      f"(chain {chain['id']})")
+        elif key in chain["path"]:
+            detail = "loop: this rule already ran on this card in this chain"
+        elif not self.stores.rate.take(rule, self.settings.rule_rate_per_min):
+            detail = "throttled"
+        else:
+            actor = {"userId": rule.get("createdBy"), "via": "automation", "ruleId": rule["id"],
+                     "chain": {"id": chain["id"], "depth": depth, "path": chain["path"] + [key]}}
+            try:
+                detail = self.runner.run(rule, target, actor)
+                result = "success"
+                self.stores.rules.record_success(rule)
+            except ActionFailed as failure:
+                result, detail = "failed", failure.detail
+                if failure.status not in OUTAGE:
+                    detail += self._count_failure(rule)
+        created = now()
+        return {"_id": trace_id, "ruleId": rule["id"], "orgId": rule.get("orgId"), "workspaceId": rule["workspaceId"],
+                "projectId": rule["projectId"], "actorId": rule.get("createdBy"), "targetCardId": target.card["id"],
+                "triggeredBy": envelope["id"], "chain": {"id": chain["id"], "depth": depth}, "result": result,
+                "detail": detail, "durationMs": int(round((time.perf_counter() - started) * 1000)),
+                "createdAt": created, "createdAtMs": int(created.timestamp() * 1000)}
+
+    def _count_failure(self, rule: dict) -> str:
+        limit = self.settings.max_consecutive_failures
+        if self.stores.rules.record_failure(rule["id"]) < limit:
+            return ""
+        reason = f"disabled after {limit} consecutive failed runs"
+        if self.stores.rules.disable(rule["id"], reason):
+            log.warning("automation rule %s %s", rule["id"], reason)
+            return f"; rule {reason}"
+        return ""
+
+    def _write(self, traces: list[dict]) -> None:
+        """Announce the failures (webhooks' `automation_failed`) first, then write the traces: a crash in
+        between re-runs the rules of the event, and the announcement's derived id keeps it single."""
+        for t in traces:
+            if t["result"] != "failed":
+                continue
+            envelope = event(FAILED_SUBJECT, {"ruleId": t["ruleId"], "cardId": t["targetCardId"],
+                                              "detail": t["detail"], "traceId": t["_id"], "chain": t["chain"],
+                                              "triggeredBy": t["triggeredBy"]},
+                             actor={"userId": t["actorId"], "via": "automation"}, org_id=t["orgId"],
+                             workspace_id=t["workspaceId"], project_id=t["projectId"])
+            envelope["id"] = derived_id("failed", t["_id"])
+            self._add_once(envelope)
+        self.stores.traces.insert_many(traces)
