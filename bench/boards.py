@@ -116,7 +116,7 @@ def bench(stack: Stack) -> None:
     # ---- 1,000 cards on one board
     project_id, columns = create_project(user, "Bench board")
     P = f"{user.W}/projects/{project_id}"
-    created = run(f"create card (POST …/cards)", CARDS, lambda c, i: c.post(
+    created = run("create card (POST …/cards)", CARDS, lambda c, i: c.post(
         f"{P}/columns/{columns[i % len(columns)]}/cards",
         json={"title": f"Card {i}", "description": "benchmark card " * 4, "priority": ("low", "medium", "high")[i % 3]}))
     card_ids = [r.json()["id"] for r in created if r is not None and r.status_code == 201]

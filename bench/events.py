@@ -11,8 +11,8 @@ prints the figures, stops the stack. No assertions on timing.
 One move at a time (the next starts once the previous notification arrived), so each figure is a
 pure latency, not a queueing effect. Where the time goes is measured with core NATS taps on the
 same machine clock:
-    relay    response received → the event on NATS (boards' outbox relay: polls every OUTBOX_POLL_MS,
-             default 20 ms, so ~half of that on average, plus the JetStream publish)
+    relay    response received → the event on NATS (boards' web process publishes the outbox row right
+             after the commit, from its NATS thread: the JetStream publish)
     consume  event on NATS → the worker announces the stored notification (`live.notifications.<user>`):
              the pull consumer's fetch, the processed-id check, the insert, the processed marker
     deliver  announce → the SSE event read by the client (the web process reads the row by id,
@@ -191,8 +191,8 @@ def main() -> None:
             print(summary("poll /notifications/count", polled))
         if lost:
             print(f"!! {lost} notifications did not arrive within {TIMEOUT}s")
-        print(f"settings: OUTBOX_POLL_MS={stack.env.get('OUTBOX_POLL_MS', '20')} "
-              f"NOTIFICATIONS_STREAM_POLL_MS={stack.env.get('NOTIFICATIONS_STREAM_POLL_MS', '1000')} "
+        print(f"settings: OUTBOX_SWEEP_MAX_S={stack.env.get('OUTBOX_SWEEP_MAX_S', '10')} "
+              f"NOTIFICATIONS_STREAM_POLL_MS={stack.env.get('NOTIFICATIONS_STREAM_POLL_MS', '5000')} "
               f"(safety poll only; wake-ups come over NATS)")
     finally:
         if stream:

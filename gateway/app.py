@@ -19,7 +19,7 @@ from flask import Flask, Response, g, jsonify, request
 
 from libs.common.bus import SyncNats
 from libs.common.context import HEADER as CALLER_HEADER
-from libs.common.errors import (ApiError, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable,
+from libs.common.errors import (Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable,
                                 TooManyRequests, error_body, register_error_handlers)
 from libs.common.logs import configure_logging
 from libs.common.telemetry import inject_headers, setup_telemetry

@@ -39,6 +39,7 @@ RULES = [
     _r(rf"{W}/projects(?:/.*)?", "boards", "projects", "ws"),
     _r(rf"{W}/(?:pilotage|documents)(?:/.*)?", "pilotage", "pilotage", "ws"),
     _r(rf"{W}/(?:agents|missions|proposals|project-drafts)(?:/.*)?", "agents", "pilotage", "ws"),
+    _r(rf"{W}/webhooks(?:/.*)?", "webhooks", "projects", "ws"),
     _r(r"/notifications(?:/.*)?", "notifications", "notifications", read_only_scope=True),
 ]
 

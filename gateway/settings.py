@@ -3,9 +3,9 @@ import ipaddress
 
 from libs.common.settings import CommonSettings, env_bool, env_int, env_str
 
-SERVICES = ("identity", "boards", "pilotage", "agents", "automations", "notifications")
+SERVICES = ("identity", "boards", "pilotage", "agents", "automations", "notifications", "webhooks")
 DEFAULT_PORTS = {"identity": 3101, "boards": 3102, "pilotage": 3103, "agents": 3104, "automations": 3105,
-                 "notifications": 3106}
+                 "notifications": 3106, "webhooks": 3107}
 
 
 class Settings(CommonSettings):

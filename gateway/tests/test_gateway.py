@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from libs.common.context import Caller, sign_caller
-from tests.support import assert_error, register, team, unique_email, wait_until
+from tests.support import assert_error, register, team, wait_until
 
 # ../shared beside the checkout (CI lays a copy there), else the workplace's copy
 CONTRACT_TOOL = next((p for p in (Path(__file__).resolve().parents[3] / "shared" / "tools" / "contract-coverage",

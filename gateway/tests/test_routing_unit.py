@@ -5,14 +5,23 @@ import pytest
 
 from gateway import routing
 
-TSV = Path(__file__).resolve().parents[3] / "shared" / "endpoints.tsv"
+ROOT = Path(__file__).resolve().parents[2]
+TSV = ROOT / "docs" / "endpoints.tsv"                         # the contract, kept in the repository
+SHARED_TSV = ROOT.parent / "shared" / "endpoints.tsv"         # its source, beside the checkout when present
+
+
+def _read(path: Path) -> list[tuple]:
+    rows = [line.split("\t") for line in path.read_text().splitlines()[1:] if line.strip()]
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
 def _rows():
-    if not TSV.exists():  # the contract file lives beside the repo (../shared)
-        return []
-    rows = [line.split("\t") for line in TSV.read_text().splitlines()[1:] if line.strip()]
-    return [(r[0], r[1], r[2], r[3]) for r in rows]
+    return _read(TSV)
+
+
+@pytest.mark.skipif(not SHARED_TSV.exists(), reason="no ../shared beside the checkout")
+def test_the_repository_copy_of_the_contract_is_the_shared_one():
+    assert set(_read(SHARED_TSV)) == set(_rows()), "docs/endpoints.tsv differs from ../shared/endpoints.tsv: copy it"
 
 
 def _concrete(path: str) -> str:

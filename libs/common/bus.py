@@ -4,8 +4,9 @@ Producer side (inside a request):
     with unit_of_work(client) as session:
         storage.save(card, session=session)
         outbox.add(event("boards.card.moved", data, caller=caller, project_id=pid), session=session)
-The worker's relay publishes unpublished outbox rows to JetStream with `Nats-Msg-Id` = event id,
-so JetStream drops a re-publish inside its duplicate window and nothing is lost while NATS is down.
+Right after the commit, the writer's process publishes the row to JetStream with `Nats-Msg-Id` =
+event id and deletes it; the worker's sweeper publishes what a crash or an outage left (outbox.py).
+JetStream drops a re-publish inside its duplicate window and nothing is lost while NATS is down.
 
 Consumer side (in the worker): a durable pull consumer per (service, stream), shared by every
 replica; a message is acked only after its handler ran; an event id already recorded in the
@@ -17,6 +18,7 @@ Commands: `cmd.<service>.<verb>`, queue group = service; replies are
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 import os
@@ -27,15 +29,24 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 
 import nats
-from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
 from marshmallow import ValidationError
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import NotFoundError
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from . import telemetry
 from .errors import ApiError, ServiceUnavailable, error_for_status, validation_message
-from .mongo import iso, new_id, now
+from .mongo import ensure_in_background, iso, new_id, now, now_ms
+from .outbox import Outbox, publish_rows  # noqa: F401 - Outbox is part of the bus API
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +65,24 @@ STREAM_MAX_AGE_S = 7 * 86400
 # How long a delivered, unacknowledged message stays with a consumer before JetStream hands it to
 # another: what a crashed worker's in-flight messages wait. Handlers are short and idempotent.
 ACK_WAIT_S = 10
+# An idle consumer's pull request waits this long on the server (a message answers it at once).
+FETCH_WAIT_S = 5
 
 
 async def _quiet_error(exc) -> None:
     """nats-py logs every failed (re)connect with a traceback by default; one line is enough."""
     log.warning("nats: %s", exc or "connection error")
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """NATS subject matching: `*` one token, `>` the rest."""
+    p, t = pattern.split("."), subject.split(".")
+    for i, token in enumerate(p):
+        if token == ">":
+            return len(t) > i
+        if i >= len(t) or (token != "*" and token != t[i]):
+            return False
+    return len(p) == len(t)
 
 
 def stream_for(subject: str) -> str:
@@ -90,53 +114,40 @@ def event(subject: str, data: dict, *, caller=None, actor: dict | None = None, o
     return envelope
 
 
-class Outbox:
-    """The `outbox` collection of one service's database."""
-
-    def __init__(self, db):
-        self.col = db["outbox"]
-
-    def ensure_indexes(self) -> None:
-        self.col.create_index([("published", 1), ("seq", 1)])
-        self.col.create_index("publishedAt", expireAfterSeconds=7 * 86400)
-
-    def add(self, envelope: dict, *, session=None) -> dict:
-        self.add_many([envelope], session=session)
-        return envelope
-
-    def add_many(self, envelopes: list[dict], *, session=None) -> None:
-        if not envelopes:
-            return
-        base = time.time_ns()
-        rows = [{"_id": e["id"], "subject": e["type"], "envelope": e, "published": False,
-                 "seq": base + i, "createdAt": now()} for i, e in enumerate(envelopes)]
-        self.col.insert_many(rows, session=session)
-
-    def pending(self, limit: int = 200) -> list[dict]:
-        return list(self.col.find({"published": False}).sort("seq", 1).limit(limit))
-
-    def mark_published(self, ids: list[str]) -> None:
-        if ids:
-            self.col.update_many({"_id": {"$in": ids}}, {"$set": {"published": True, "publishedAt": now()}})
-
-
 class Processed:
-    """Event ids a consumer has handled (idempotency). A unique `_id` per (consumer, event)."""
+    """Event ids a consumer has handled (idempotency): `_id` = "<consumer>:<event id>", `atMs` when.
+
+    Kept PROCESSED_KEEP (default 1 day, far beyond JetStream's 2-minute duplicate window and a
+    redelivery's ack wait), then pruned by the worker in bounded batches on the `atMs` index."""
 
     def __init__(self, db):
         self.col = db["processed_events"]
 
     def ensure_indexes(self) -> None:
-        self.col.create_index("at", expireAfterSeconds=14 * 86400)
+        self.col.create_index("atMs")
+        for name, info in self.col.index_information().items():   # the TTL index of before 2026-12
+            if [k for k, _ in info.get("key", [])] == ["at"]:
+                self.col.drop_index(name)
 
     def seen(self, consumer: str, event_id: str) -> bool:
         return self.col.find_one({"_id": f"{consumer}:{event_id}"}, {"_id": 1}) is not None
 
     def mark(self, consumer: str, event_id: str) -> None:
         try:
-            self.col.insert_one({"_id": f"{consumer}:{event_id}", "at": now()})
+            self.col.insert_one({"_id": f"{consumer}:{event_id}", "atMs": now_ms()})
         except DuplicateKeyError:
             pass
+
+    def prune(self, keep_s: float, *, batch: int = 1000) -> int:
+        """Forget ids older than `keep_s`, `batch` at a time (a bounded cost per command)."""
+        cutoff = now_ms() - int(keep_s * 1000)
+        removed = 0
+        while True:
+            ids = [d["_id"] for d in self.col.find({"atMs": {"$lt": cutoff}}, {"_id": 1}).limit(batch)]
+            if ids:
+                removed += self.col.delete_many({"_id": {"$in": ids}}).deleted_count
+            if len(ids) < batch:
+                return removed
 
 
 HEARTBEAT_S = 5
@@ -149,12 +160,18 @@ class Heartbeats:
     def __init__(self, db):
         self.col = db["workers"]
 
+    def ensure_indexes(self) -> None:
+        self.col.create_index([("service", 1), ("at", 1)])
+
     def beat(self, service: str, stats: dict) -> None:
-        now_ms = int(time.time() * 1000)
+        """One document per process, overwritten: the collection never grows with time."""
         key = f"{service}:{socket.gethostname()}:{os.getpid()}"
-        self.col.replace_one({"_id": key}, {"_id": key, "service": service, "at": now_ms, "stats": dict(stats)},
+        self.col.replace_one({"_id": key}, {"_id": key, "service": service, "at": now_ms(), "stats": dict(stats)},
                              upsert=True)
-        self.col.delete_many({"service": service, "at": {"$lt": now_ms - 3600_000}})  # long-gone processes
+
+    def prune(self, service: str) -> int:
+        """Forget processes gone for an hour (a restart gets a new pid)."""
+        return self.col.delete_many({"service": service, "at": {"$lt": now_ms() - 3600_000}}).deleted_count
 
     def alive(self, service: str, within_s: float = 4 * HEARTBEAT_S) -> bool:
         cutoff = int((time.time() - within_s) * 1000)
@@ -186,14 +203,19 @@ async def ensure_stream(js, name: str) -> None:
             raise
 
 
-async def connect_nats(url: str, name: str, stop: asyncio.Event | None = None):
+async def connect_nats(url: str, name: str, stop: asyncio.Event | None = None, on_reconnect=None):
     """Connect, retrying with backoff until NATS answers (services start before their deps)."""
+    async def reconnected():
+        log.info("%s: NATS reconnected", name)
+        if on_reconnect is not None:
+            on_reconnect()
+
     delay = 0.2
     while True:
         try:
             return await nats.connect(url, name=name, connect_timeout=2, max_reconnect_attempts=-1,
                                       reconnect_time_wait=0.5, allow_reconnect=True, error_cb=_quiet_error,
-                                      ping_interval=5, max_outstanding_pings=2)
+                                      reconnected_cb=reconnected, ping_interval=20, max_outstanding_pings=3)
         except Exception as exc:  # noqa: BLE001 - any failure: retry
             if stop is not None and stop.is_set():
                 raise
@@ -224,11 +246,40 @@ class Worker:
         self.stop = None
         self.nc = None
         self.js = None
+        self.loop = None
+        self.tasks: list = []
+        self.pull_subs: list = []
+        self._sweep_now: asyncio.Event | None = None
         self.stats = {"published": 0, "handled": 0, "skipped": 0, "retried": 0, "deadLettered": 0}
 
     # ---- declaration
     def consume(self, stream: str, handler, *, subjects: list[str] | None = None, durable: str | None = None):
         self.consumers.append((stream, subjects, handler, durable or self.service))
+
+    def _consumer_groups(self) -> dict:
+        """One durable consumer per (stream, durable): several `consume()` calls on one stream (the
+        kit's on_tenant_deleted and the service's own identity handler) share it, each handler
+        getting the subjects it asked for."""
+        groups: dict[tuple[str, str], list] = {}
+        for stream, subjects, handler, durable in self.consumers:
+            groups.setdefault((stream, durable), []).append((subjects, handler))
+        out = {}
+        for key, entries in groups.items():
+            if len(entries) == 1:
+                out[key] = entries[0]
+                continue
+            if any(subjects is None for subjects, _ in entries):
+                raise ValueError(f"{key}: a consumer sharing its stream must name its subjects")
+            routes = [(subjects, handler) for subjects, handler in entries]
+
+            def dispatch(envelope: dict, routes=routes) -> None:
+                subject = envelope.get("type") or ""
+                for subjects, handler in routes:
+                    if any(subject_matches(pattern, subject) for pattern in subjects):
+                        handler(envelope)
+
+            out[key] = (sorted({s for subjects, _ in entries for s in subjects}), dispatch)
+        return out
 
     def command(self, verb: str, handler):
         self.commands[verb] = handler
@@ -254,14 +305,18 @@ class Worker:
     async def start(self) -> None:
         if self.stop is None:
             self.stop = asyncio.Event()
-        self.nc = await connect_nats(self.settings.nats_url, f"{self.service}-worker", self.stop)
+        self.loop = asyncio.get_running_loop()
+        self._sweep_now = asyncio.Event()
+        self.nc = await connect_nats(self.settings.nats_url, f"{self.service}-worker", self.stop,
+                                     on_reconnect=self._on_reconnect)
         self.js = self.nc.jetstream()
         await self._ensure_streams()
-        self.tasks = []
-        self.pull_subs = []
+        ensure_in_background(self._ensure_indexes, f"{self.service}-worker bus collections")
         if self.relay_enabled:
-            self.tasks.append(asyncio.create_task(self._relay(), name="relay"))
-        for stream, subjects, handler, durable in self.consumers:
+            self.tasks.append(asyncio.create_task(self._sweep_loop(), name="outbox-sweeper"))
+            self.tasks.append(asyncio.create_task(self._every(self.settings.maintenance_interval_s, self._maintain),
+                                                  name="maintenance"))
+        for (stream, durable), (subjects, handler) in self._consumer_groups().items():
             self.tasks.append(asyncio.create_task(self._consume(stream, subjects, handler, durable),
                                                   name=f"consume-{stream}"))
         if self.commands:
@@ -305,6 +360,11 @@ class Worker:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5)
 
+    def _ensure_indexes(self) -> None:
+        self.outbox.ensure_indexes()
+        self.processed.ensure_indexes()
+        Heartbeats(self.db).ensure_indexes()
+
     def _heartbeat(self) -> None:
         """Tell the service's web processes this worker is alive (their /health reads it)."""
         Heartbeats(self.db).beat(self.service, self.stats)
@@ -320,43 +380,77 @@ class Worker:
             except asyncio.TimeoutError:
                 pass
 
-    # ---- outbox relay
-    async def _relay(self) -> None:
-        poll = self.settings.outbox_poll_ms / 1000
-        delay = poll
+    def announce(self, subject: str, payload: dict) -> None:
+        """A best-effort core NATS publish from any thread (live wake-ups; never an event)."""
+        nc, loop = self.nc, self.loop
+        if nc is None or loop is None or not nc.is_connected:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(nc.publish(subject, dumps(payload)), loop)
+        except RuntimeError:  # loop closing
+            pass
+
+    # ---- outbox sweeper (the writers publish their own rows right after commit: see outbox.py)
+    def relay(self, outbox: Outbox, rows: list[dict]) -> None:
+        """An Outbox's `bus` in this process: publish committed rows now (any thread)."""
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(lambda: self.tasks.append(loop.create_task(self._publish(outbox, rows))))
+
+    async def _publish(self, outbox: Outbox, rows: list[dict]) -> int:
+        if self.nc is None or not self.nc.is_connected:
+            raise ConnectionError(f"NATS not connected; {len(rows)}+ rows wait in the outbox")
+        done, exc = await publish_rows(self.js, rows)
+        if done:
+            self.stats["published"] += len(done)
+            try:
+                await asyncio.to_thread(outbox.delete, done)
+            except Exception as del_exc:  # noqa: BLE001 - swept again later; JetStream drops the duplicates
+                log.warning("%s relay: cannot delete %d published rows: %s", self.service, len(done), del_exc)
+        if exc is not None:
+            raise exc
+        return len(done)
+
+    async def sweep(self) -> int:
+        """Publish what the writers left behind (crash, NATS outage), oldest first. Returns how many."""
+        total = 0
+        while not self.stop.is_set():
+            rows = await asyncio.to_thread(self.outbox.pending, older_than_s=self.settings.outbox_sweep_grace_s)
+            if not rows:
+                break
+            total += await self._publish(self.outbox, rows)
+            if len(rows) < 500:
+                break
+        return total
+
+    async def _sweep_loop(self) -> None:
+        low, high = self.settings.outbox_sweep_s, self.settings.outbox_sweep_max_s
+        delay = low
         while not self.stop.is_set():
             try:
-                rows = await asyncio.to_thread(self.outbox.pending)
-            except Exception as exc:  # noqa: BLE001 - database down: wait and retry
-                log.warning("%s relay: cannot read outbox: %s", self.service, exc)
-                await asyncio.sleep(1)
-                continue
-            if not rows:
-                await asyncio.sleep(poll)
-                continue
-            published = []
+                found = await self.sweep()
+                delay = low if found else min(delay * 2, high)
+            except Exception as exc:  # noqa: BLE001 - database or NATS down: try again later
+                log.warning("%s relay: publish failed (%s); retrying in %.1fs", self.service, exc, delay)
+                delay = min(delay * 2, high)
+            self._sweep_now.clear()
+            waits = [asyncio.ensure_future(self.stop.wait()), asyncio.ensure_future(self._sweep_now.wait())]
             try:
-                for row in rows:
-                    env = row["envelope"]
-                    headers = {"Nats-Msg-Id": row["_id"]}
-                    if env.get("traceparent"):
-                        headers["traceparent"] = env["traceparent"]
-                    await self.js.publish(row["subject"], dumps(env), headers=headers, timeout=2)
-                    published.append(row["_id"])
-                delay = poll
-            except Exception as exc:  # noqa: BLE001 - NATS down: keep the rest for later
-                log.warning("%s relay: publish failed (%s); %d pending, retrying in %.1fs",
-                            self.service, exc, len(rows) - len(published), delay)
-                await asyncio.sleep(delay)
-                delay = min(max(delay * 2, 0.1), 2)
+                await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                if published:
-                    self.stats["published"] += len(published)
-                    try:
-                        await asyncio.to_thread(self.outbox.mark_published, published)
-                    except Exception as exc:  # noqa: BLE001 - re-published later; JetStream drops the duplicates
-                        log.warning("%s relay: cannot mark %d rows published: %s", self.service, len(published), exc)
-                        await asyncio.sleep(1)
+                for w in waits:
+                    w.cancel()
+
+    def _on_reconnect(self) -> None:
+        if self._sweep_now is not None:
+            self._sweep_now.set()   # what piled up during the outage goes out now, not at the next sweep
+
+    def _maintain(self) -> None:
+        """Keep every periodic query's cost flat: forget old processed ids and long-gone processes."""
+        removed = self.processed.prune(self.settings.processed_keep_s)
+        Heartbeats(self.db).prune(self.service)
+        if removed:
+            log.info("%s: pruned %d processed event ids", self.service, removed)
 
     # ---- consumers
     async def _consume(self, stream: str, subjects, handler, durable: str) -> None:
@@ -371,7 +465,7 @@ class Worker:
         consumer_key = f"{durable}@{stream}"
         while not self.stop.is_set():
             try:
-                msgs = await sub.fetch(batch=64, timeout=1)
+                msgs = await sub.fetch(batch=64, timeout=FETCH_WAIT_S)
             except (NatsTimeout, asyncio.TimeoutError):
                 continue
             except Exception as exc:  # noqa: BLE001 - NATS gone: nats-py reconnects, we retry
@@ -490,6 +584,8 @@ class SyncNats:
         self._lock = threading.Lock()
         self._subs: list[tuple[str, callable]] = []
         self.on_reconnect: list[callable] = []
+        self._relay_queue: collections.deque = collections.deque()
+        self._relay_wake: asyncio.Event | None = None
 
     def start(self) -> "SyncNats":
         with self._lock:
@@ -524,9 +620,50 @@ class SyncNats:
                 delay = min(delay * 2, 5)
         for subject, cb in self._subs:
             await self._nc.subscribe(subject, cb=self._wrap(cb))
+        self._relay_wake = asyncio.Event()
+        self._loop.create_task(self._relay_loop())
+        if self._relay_queue:
+            self._relay_wake.set()
         self._connected.set()
         for cb in self.on_reconnect:  # the first connection counts: caches built before it are stale
             cb()
+
+    def relay(self, outbox, rows: list[dict]) -> None:
+        """An Outbox's `bus`: publish rows just committed (any thread; returns at once). In commit
+        order, one NATS connection; what fails stays in the outbox for the worker's sweeper."""
+        self.start()
+        self._relay_queue.append((outbox, rows))
+        wake = self._relay_wake
+        if wake is not None:
+            try:
+                self._loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:  # loop closed (process exiting): the sweeper has the rows
+                pass
+
+    async def _relay_loop(self) -> None:
+        from .outbox import publish_rows
+
+        while True:
+            await self._relay_wake.wait()
+            self._relay_wake.clear()
+            while self._relay_queue:
+                batches: dict[int, tuple] = {}
+                while self._relay_queue:   # everything committed meanwhile goes out as one batch
+                    outbox, rows = self._relay_queue.popleft()
+                    batches.setdefault(id(outbox), (outbox, []))[1].extend(rows)
+                if not self.connected:
+                    continue  # NATS is down: the worker's sweeper publishes these when it is back
+                js = self._nc.jetstream()
+                for outbox, rows in batches.values():
+                    done, exc = await publish_rows(js, rows)
+                    if exc is not None:
+                        log.warning("%s: publish failed (%s); %d rows left to the sweeper", self.name, exc,
+                                    len(rows) - len(done))
+                    if done:
+                        try:
+                            await asyncio.to_thread(outbox.delete, done)
+                        except Exception as del_exc:  # noqa: BLE001 - swept and de-duplicated later
+                            log.warning("%s: cannot delete %d published rows: %s", self.name, len(done), del_exc)
 
     @staticmethod
     def _wrap(cb):
@@ -547,6 +684,15 @@ class SyncNats:
         self._subs.append((subject, cb))
         if self._connected.is_set():
             asyncio.run_coroutine_threadsafe(self._nc.subscribe(subject, cb=self._wrap(cb)), self._loop).result(5)
+
+    def publish(self, subject: str, payload: dict) -> None:
+        """A best-effort core publish (a live wake-up, never an event): dropped while NATS is away."""
+        self.start()
+        if self.connected:
+            try:
+                asyncio.run_coroutine_threadsafe(self._nc.publish(subject, dumps(payload)), self._loop)
+            except RuntimeError:  # loop closing
+                pass
 
     def request(self, subject: str, payload: dict, timeout: float = 5.0) -> dict:
         self.start()

@@ -56,6 +56,109 @@ def from_doc(doc: dict | None) -> dict | None:
     return doc
 
 
+# ----------------------------------------------------------------------------- the dialect
+# How values are written and read back so that MongoDB and the embedded stand-in (nx-27017) give the
+# same answer. libs/common/tests/test_dialect.py shows each gap next to what MongoDB does.
+#
+#   gap (stand-in only)                                   rule
+#   `$set` of a top-level datetime stores text            stamps of "now": `$currentDate` (CURRENT);
+#                                                         other dates: `$set`, read back with read_date()
+#   range query on such a text date (or on a              anything compared in a query is epoch ms (to_ms)
+#   `$currentDate` stamp) matches nothing
+#   `$set` of a top-level bool stores 0 / 1               read back with read_bool() (filters still match)
+#   `$push` of a sub-document stores JSON text            `$set` the whole list instead
+#   a compound index containing `_id` breaks inserts      never index `_id` with other keys
+
+CURRENT = object()   # in set_update(): "the server's current date" (`$currentDate`)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def to_ms(value: datetime) -> int:
+    """A datetime as epoch milliseconds: the form of every time a query compares (schedules, retries)."""
+    return int(aware(value).timestamp() * 1000)
+
+
+def from_ms(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+
+
+def set_update(values: dict | None = None, *, stamp: tuple[str, ...] = ("updatedAt",), unset=()) -> dict:
+    """An update document both servers store alike: `values` through `$set`, except those equal to
+    CURRENT (and every `stamp` field), which take the server's current date through `$currentDate`."""
+    values = values or {}
+    current = {k: True for k, v in values.items() if v is CURRENT} | {k: True for k in stamp}
+    update: dict = {}
+    plain = {k: v for k, v in values.items() if v is not CURRENT and k not in current}
+    if plain:
+        update["$set"] = plain
+    if current:
+        update["$currentDate"] = current
+    if unset:
+        update["$unset"] = {k: "" for k in unset}
+    return update
+
+
+_STAND_IN_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?$")
+
+
+def read_date(value):
+    """A stored date as an aware datetime, whether the server kept a date or (the stand-in after a
+    top-level `$set`) its text '2026-01-02 03:04:05.123000'. Anything else is returned unchanged."""
+    if isinstance(value, datetime):
+        return aware(value)
+    if isinstance(value, str) and _STAND_IN_DATE.match(value):
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return value
+
+
+def read_bool(value):
+    """A stored boolean as a bool (the stand-in returns 0 / 1 after a top-level `$set`); None stays None."""
+    return None if value is None else bool(value)
+
+
+def reader(*, dates: tuple[str, ...] = (), bools: tuple[str, ...] = ()):
+    """A storage module's `document -> dict` (`id` for `_id`) with its date and boolean fields read
+    back through the dialect:  _out = reader(dates=("createdAt", "dueDate"), bools=("archived",))"""
+    def out(doc: dict | None) -> dict | None:
+        doc = from_doc(doc)
+        if doc is None:
+            return None
+        for key in dates:
+            if key in doc:
+                doc[key] = read_date(doc[key])
+        for key in bools:
+            if key in doc:
+                doc[key] = read_bool(doc[key])
+        return doc
+    return out
+
+
+# ----------------------------------------------------------------------------- after commit
+_AFTER_COMMIT: dict[int, list] = {}
+
+
+def after_commit(session, fn) -> None:
+    """Run `fn()` once the unit of work of `session` has committed (at once when there is none).
+    Never runs when it rolls back. The outbox uses it to publish a change as soon as it is durable."""
+    hooks = _AFTER_COMMIT.get(id(session)) if session is not None else None
+    if hooks is None:
+        fn()
+    else:
+        hooks.append(fn)
+
+
+def _run_hooks(hooks: list) -> None:
+    for fn in hooks:
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 - the change is committed; a hook must not turn it into an error
+            log.exception("after-commit hook failed")
+
+
 def connect(uri: str, app_name: str) -> MongoClient:
     """Build a client. Call this inside `create_app` / the worker, never at import (fork safety)."""
     return MongoClient(uri, appname=app_name, tz_aware=True, serverSelectionTimeoutMS=5000,
@@ -95,10 +198,16 @@ def unit_of_work(client: MongoClient):
     # from two threads or two processes — interleave and wedge every later transaction ("no such
     # savepoint"), so on the stand-in they run one at a time on this machine (a file lock; the
     # stand-in is only ever used by processes of one machine).
+    hooks: list = []
     with (_stand_in_lock(client) if _is_stand_in(client) else contextlib.nullcontext()):
         with client.start_session() as session:
-            with session.start_transaction():
-                yield session
+            _AFTER_COMMIT[id(session)] = hooks
+            try:
+                with session.start_transaction():
+                    yield session
+            finally:
+                _AFTER_COMMIT.pop(id(session), None)
+    _run_hooks(hooks)  # committed (an exception above skips this), and the machine lock released
 
 
 class _MachineLock:

@@ -68,7 +68,12 @@ class CommonSettings:
         self.internal_token_ttl = env_int("INTERNAL_TOKEN_TTL", 60)
         self.log_level = env_str("LOG_LEVEL", "INFO")
         self.otel_endpoint = env_str("OTEL_EXPORTER_OTLP_ENDPOINT")
-        self.outbox_poll_ms = env_int("OUTBOX_POLL_MS", 20)
+        # The outbox sweeper (writers publish their own rows at commit; it catches what they left).
+        self.outbox_sweep_s = env_float("OUTBOX_SWEEP_S", 1.0)
+        self.outbox_sweep_max_s = env_float("OUTBOX_SWEEP_MAX_S", 10.0)
+        self.outbox_sweep_grace_s = env_float("OUTBOX_SWEEP_GRACE_S", 2.0)
+        self.processed_keep_s = env_duration("PROCESSED_KEEP", "1d")
+        self.maintenance_interval_s = env_duration("BUS_MAINTENANCE_INTERVAL", "10m")
         self.consumer_max_deliver = env_int("CONSUMER_MAX_DELIVER", 5)
         self.load(overrides)
         for key, value in (overrides or {}).items():

@@ -22,7 +22,9 @@ def setup_telemetry(service_name: str, app=None) -> None:
         provider = TracerProvider(resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)}))
         endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
         if endpoint:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+                OTLPSpanExporter,
+            )
             from opentelemetry.sdk.trace.export import BatchSpanProcessor
             provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
             log.info("telemetry: exporting spans to %s", endpoint)

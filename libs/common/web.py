@@ -109,10 +109,33 @@ class Api:
         return doc
 
 
-def create_service_app(name: str, settings, api: Api | None = None, *, health=None, ready=None) -> Flask:
-    """A Flask app with the common plumbing. `health()` returns {component: bool} for /health (what
-    the gateway's system health reports); `ready()` the same for /ready (what must be up for this
-    process to take traffic; defaults to `health`)."""
+def create_service_app(name: str, settings, api: Api | None = None, *, client=None, worker: bool = True,
+                       ready_checks=None, health_checks=None) -> Flask:
+    """A Flask app with the common plumbing and the probes every service answers:
+
+    - `/live`: the process answers (no dependency);
+    - `/ready`: what must be up for this process to take traffic: the database (`client`) and
+      `ready_checks()` ({component: bool});
+    - `/health`: the system view the gateway reports: /ready's checks, the worker's heartbeat
+      (`<name>-worker`, when the service has a `worker`) and `health_checks()`.
+    """
+    from .bus import worker_up
+    from .mongo import mongo_up
+
+    def ready():
+        checks = {"mongo": mongo_up(client)} if client is not None else {}
+        if ready_checks is not None and all(checks.values()):
+            checks |= ready_checks()
+        return checks
+
+    def health():
+        checks = ready()
+        if worker and client is not None:
+            checks[f"{name}-worker"] = worker_up(client[settings.mongo_db], name)
+        if health_checks is not None:
+            checks |= health_checks()
+        return checks
+
     app = Flask(name)
     app.config["INTERNAL_TOKEN_SECRET"] = settings.internal_token_secret
     app.config["JSON_SORT_KEYS"] = False
@@ -145,7 +168,7 @@ def create_service_app(name: str, settings, api: Api | None = None, *, health=No
 
     @app.get("/ready")
     def _ready():
-        return _report(ready or health)
+        return _report(ready)
 
     @app.get("/live")
     def _live():

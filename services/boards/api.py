@@ -1,6 +1,4 @@
 """The boards service's one route registry, its path prefixes and the helpers every route module uses."""
-from flask import jsonify
-
 from libs.common.context import workspace_caller
 from libs.common.web import Api
 
@@ -22,10 +20,3 @@ def who(org: str, ws: str) -> Actor:
     """The caller, checked to be inside the workspace of the path."""
     return Actor.from_caller(workspace_caller(org, ws))
 
-
-def paged(items: list, next_cursor: str | None):
-    """A JSON list, with `X-Next-Cursor` when more remain."""
-    response = jsonify(items)
-    if next_cursor:
-        response.headers["X-Next-Cursor"] = next_cursor
-    return response

@@ -36,14 +36,14 @@ import logging
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from libs.common.errors import BadRequest
+from libs.common.kit import on_tenant_deleted
 from libs.common.schemas import Name, load
 
 from .activity import Actor, member_ids
 from .schemas import CardIn, CardPatch
 
 log = logging.getLogger(__name__)
-IDENTITY_SUBJECTS = ["identity.org.deleted", "identity.workspace.deleted", "identity.member.removed",
-                     "identity.user.updated"]
+IDENTITY_SUBJECTS = ["identity.member.removed", "identity.user.updated"]
 CARD_FIELDS = ("title", "description", "priority", "startDate", "dueDate", "assigneeId", "checklist", "labelIds",
                "order")
 
@@ -87,14 +87,7 @@ class Handlers:
     def on_identity(self, envelope: dict) -> None:
         """e.g. {"type": "identity.member.removed", "data": {"workspaceId": "…", "orgId": "…", "userId": "…"}}"""
         kind, data = envelope.get("type"), envelope.get("data") or {}
-        if kind == "identity.org.deleted":
-            for ws_id in data.get("workspaceIds") or []:
-                self.service.purge_tenant(workspace_id=ws_id)
-            if data.get("orgId"):
-                self.service.purge_tenant(org_id=data["orgId"])
-        elif kind == "identity.workspace.deleted" and data.get("workspaceId"):
-            self.service.purge_tenant(workspace_id=data["workspaceId"])
-        elif kind == "identity.member.removed" and data.get("workspaceId") and data.get("userId"):
+        if kind == "identity.member.removed" and data.get("workspaceId") and data.get("userId"):
             self.service.forget_member(workspace_id=data["workspaceId"], user_id=data["userId"])
         elif kind == "identity.user.updated" and (data.get("user") or {}).get("id"):
             self.service.refresh_user(user=data["user"])
@@ -170,6 +163,7 @@ class Handlers:
 
 def register(worker, ctx) -> None:
     handlers = Handlers(ctx.extras["service"])
+    on_tenant_deleted(worker, handlers.service.purge_tenant)
     worker.consume("IDENTITY", handlers.on_identity, subjects=IDENTITY_SUBJECTS)
     for verb in ("get_card", "get_cards", "create_card", "update_card", "move_card", "create_project_from_plan",
                  "project_summaries", "add_comment", "project_refs"):

@@ -3,7 +3,15 @@
 Limits come from the reference: project name 1–200, column name 1–100, card title 1–500,
 description ≤ 5000, checklist ≤ 100 items, comment 1–2000, import ≤ 50 columns and ≤ 500 cards.
 """
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 from libs.common.schemas import Enum, IdStr, IsoDateTime, Name, StrictSchema
 

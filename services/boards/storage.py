@@ -5,12 +5,10 @@ Ids are 24-hex strings, `_id` included (see DESIGN.md on the embedded MongoDB st
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from libs.common.mongo import ensure_collections, from_doc
+from libs.common.mongo import ensure_collections, reader
 
 COLLECTIONS = ["projects", "columns", "cards", "comments", "labels", "custom_fields", "relations", "scopes",
                "outbox", "processed_events", "dead_letters"]
@@ -22,28 +20,9 @@ PROJECT_CHILDREN = ["columns", "cards", "comments", "labels", "custom_fields", "
 DATE_KEYS = ("createdAt", "updatedAt", "startDate", "dueDate")
 
 
-def _date(value):
-    """The embedded stand-in stores a datetime given to a top-level `$set` as text
-    ('2026-01-02 03:04:05.123000'); read it back as the aware datetime it was."""
-    if not isinstance(value, str):
-        return value
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-def _out(doc: dict | None) -> dict | None:
-    doc = from_doc(doc)
-    if doc is None:
-        return None
-    for key in DATE_KEYS:
-        if key in doc:
-            doc[key] = _date(doc[key])
-    if "archived" in doc:   # the stand-in stores a top-level `$set` True as 1
-        doc["archived"] = bool(doc["archived"])
-    return doc
+# Dates and booleans read back through the dialect (mongo.reader): the stand-in returns a date given
+# to a top-level `$set` as text and a boolean as 0 / 1.
+_out = reader(dates=DATE_KEYS, bools=("archived",))
 
 
 def _in(doc: dict) -> dict:

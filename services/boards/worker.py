@@ -1,9 +1,8 @@
 """The boards worker: relays the outbox, acts on identity's events, answers boards commands,
 and runs the attachments jobs. Subscriptions and commands are declared in events.py."""
 from libs.common.bus import Worker
-from libs.common.logs import configure_logging
+from libs.common.kit import worker_main
 from libs.common.mongo import connect, ensure_in_background
-from libs.common.telemetry import setup_telemetry
 
 from . import attachments, events
 from .app import build_context, ensure_indexes
@@ -22,9 +21,7 @@ def build_worker(config: dict | None = None) -> Worker:
 
 
 def main() -> None:
-    configure_logging("boards-worker")
-    setup_telemetry("boards-worker")
-    build_worker().run()
+    worker_main("boards", build_worker)
 
 
 if __name__ == "__main__":

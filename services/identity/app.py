@@ -1,7 +1,7 @@
 """create_app(): the identity HTTP process."""
-from libs.common.bus import Outbox, worker_up
+from libs.common.bus import Outbox, SyncNats
 from libs.common.logs import configure_logging
-from libs.common.mongo import connect, ensure_in_background, mongo_up
+from libs.common.mongo import connect, ensure_in_background
 from libs.common.telemetry import setup_telemetry
 from libs.common.web import create_service_app
 
@@ -13,10 +13,10 @@ from .settings import Settings
 from .storage import IdentityStore
 
 
-def build_service(settings: Settings, client) -> IdentityService:
+def build_service(settings: Settings, client, name: str = "identity") -> IdentityService:
     db = client[settings.mongo_db]
     store = IdentityStore(db)
-    outbox = Outbox(db)
+    outbox = Outbox(db, bus=SyncNats(settings.nats_url, name))
     return IdentityService(store=store, outbox=outbox, client=client, settings=settings,
                            passwords=Passwords(settings.password_time_cost, settings.password_memory_kib,
                                                settings.password_concurrency),
@@ -35,13 +35,7 @@ def create_app(config: dict | None = None):
 
     ensure_in_background(setup, "identity")
 
-    def ready():
-        return {"mongo": mongo_up(client)}
-
-    def health():  # the system view also wants the worker alive (outbox relay, consumers, commands)
-        return ready() | {"identity-worker": worker_up(client[settings.mongo_db], "identity")}
-
-    app = create_service_app("identity", settings, api, health=health, ready=ready)
+    app = create_service_app("identity", settings, api, client=client)
     app.extensions["identity"] = service
     setup_telemetry("identity", app)
     return app

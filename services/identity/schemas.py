@@ -1,5 +1,12 @@
 """Request schemas of the identity endpoints (responses are plain dicts built in service.py)."""
-from marshmallow import EXCLUDE, Schema, fields, validate, validates_schema, ValidationError
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates_schema,
+)
 
 from libs.common.context import ALL_SCOPES
 from libs.common.schemas import Enum, IsoDateTime, Name, Slug, StrictSchema

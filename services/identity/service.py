@@ -16,7 +16,13 @@ from datetime import timedelta
 import jwt
 
 from libs.common.context import ALL_SCOPES, Caller
-from libs.common.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
+from libs.common.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
 from libs.common.mongo import aware, is_id, iso, new_id, now, unit_of_work
 
 from . import events

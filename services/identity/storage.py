@@ -4,23 +4,15 @@ from __future__ import annotations
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from libs.common.mongo import ensure_collections, from_doc
+from libs.common.mongo import ensure_collections, from_doc, set_update
 
 COLLECTIONS = ["users", "orgs", "org_members", "workspaces", "ws_members", "invitations", "api_tokens",
                "login_failures", "outbox", "processed_events", "dead_letters"]
 
 
 def _stamped(changes: dict, *stamp_fields: str) -> dict:
-    """An update setting `changes` and stamping `stamp_fields` with the server's current time.
-
-    `$currentDate` rather than `$set: {field: now()}`: the embedded stand-in (nx-27017 0.8.1)
-    stores a datetime given to `$set` as a string, which later breaks rendering and date
-    comparisons; `$currentDate` stores a real date on it and on MongoDB alike.
-    """
-    update: dict = {"$currentDate": {f: True for f in stamp_fields}}
-    if changes:
-        update["$set"] = changes
-    return update
+    """`$set` the changes, stamping `stamp_fields` with the server's date (the dialect: mongo.set_update)."""
+    return set_update(changes, stamp=stamp_fields)
 
 
 _out = from_doc

@@ -6,9 +6,8 @@ Commands (request/reply on cmd.identity.<verb>, queue group "identity"):
     users              {ids: [...]}                  -> [{id, email, name}]
 """
 from libs.common.bus import Worker
-from libs.common.logs import configure_logging
+from libs.common.kit import worker_main
 from libs.common.mongo import connect, ensure_in_background
-from libs.common.telemetry import setup_telemetry
 
 from .app import build_service
 from .settings import Settings
@@ -17,7 +16,7 @@ from .settings import Settings
 def build_worker(config: dict | None = None) -> Worker:
     settings = Settings(config)
     client = connect(settings.mongo_uri, "identity-worker")
-    service = build_service(settings, client)
+    service = build_service(settings, client, "identity-worker")
     ensure_in_background(lambda: (service.store.ensure_indexes(), service.outbox.ensure_indexes()), "identity-worker")
     worker = Worker("identity", settings, client[settings.mongo_db])
     worker.command("workspace_member", lambda p: service.workspace_member(
@@ -28,9 +27,7 @@ def build_worker(config: dict | None = None) -> Worker:
 
 
 def main() -> None:
-    configure_logging("identity-worker")
-    setup_telemetry("identity-worker")
-    build_worker().run()
+    worker_main("identity", build_worker)
 
 
 if __name__ == "__main__":

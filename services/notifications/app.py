@@ -1,7 +1,7 @@
 """create_app(): the notifications HTTP process."""
-from libs.common.bus import SyncNats, worker_up
+from libs.common.bus import SyncNats
 from libs.common.logs import configure_logging
-from libs.common.mongo import connect, ensure_in_background, mongo_up
+from libs.common.mongo import connect, ensure_in_background
 from libs.common.telemetry import setup_telemetry
 from libs.common.web import create_service_app
 
@@ -28,13 +28,7 @@ def create_app(config: dict | None = None):
     bus = SyncNats(settings.nats_url, "notifications")
     bus.subscribe(f"{LIVE_SUBJECT}.*", live.on_live)
 
-    def ready():
-        return {"mongo": mongo_up(client)}
-
-    def health():  # the system view also wants the worker alive (outbox relay, consumers, commands)
-        return ready() | {"notifications-worker": worker_up(client[settings.mongo_db], "notifications")}
-
-    app = create_service_app("notifications", settings, api, health=health, ready=ready)
+    app = create_service_app("notifications", settings, api, client=client)
     app.extensions["notifications"] = service
     app.extensions["notifications_live"] = live
     app.extensions["bus"] = bus

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import logging
 
+from libs.common.kit import on_tenant_deleted
+
 from .service import ACTIVITY_SUBJECTS, NotificationsService
 from .stream import LIVE_SUBJECT
 
 log = logging.getLogger(__name__)
-IDENTITY_SUBJECTS = ["identity.org.deleted", "identity.workspace.deleted", "identity.member.removed",
-                     "identity.org_member.removed"]
+IDENTITY_SUBJECTS = ["identity.member.removed", "identity.org_member.removed"]
 
 
 def register(worker, service: NotificationsService, announce) -> None:
@@ -57,13 +58,8 @@ def register(worker, service: NotificationsService, announce) -> None:
             service.forget_member(user_id=data.get("userId"), workspace_id=data.get("workspaceId"))
         elif kind == "identity.org_member.removed":
             service.forget_member(user_id=data.get("userId"), org_id=data.get("orgId"))
-        elif kind == "identity.org.deleted":
-            removed = service.forget_org(org_id=data.get("orgId"))
-            log.info("org %s deleted: %d notifications removed", data.get("orgId"), removed)
-        elif kind == "identity.workspace.deleted":
-            removed = service.forget_workspace(workspace_id=data.get("workspaceId"))
-            log.info("workspace %s deleted: %d notifications removed", data.get("workspaceId"), removed)
 
     worker.consume("BOARDS", on_activity, subjects=sorted(ACTIVITY_SUBJECTS))
+    on_tenant_deleted(worker, service.purge_tenant)
     worker.consume("IDENTITY", on_identity, subjects=IDENTITY_SUBJECTS)
     worker.consume("AUTOMATIONS", on_automation, subjects=["automations.notification.requested"])

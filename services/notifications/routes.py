@@ -1,11 +1,12 @@
 """The notifications endpoints: every query is scoped by the caller's user id."""
-from flask import Response, current_app, jsonify, request
+from flask import Response, current_app, request
 
 from libs.common.context import caller
+from libs.common.paging import paged
 from libs.common.web import Api
 
 from . import schemas as s
-from .stream import event_stream, parse_last_event_id
+from .stream import LIVE_SUBJECT, event_stream, parse_last_event_id
 
 api = Api("notifications")
 
@@ -19,10 +20,14 @@ def svc():
 def list_notifications(query):
     items, next_cursor = svc().list(caller=caller(), limit=query["limit"], unread_only=query["unreadOnly"],
                                     cursor=query["cursor"])
-    response = jsonify(items)
-    if next_cursor:
-        response.headers["X-Next-Cursor"] = next_cursor
-    return response
+    return paged(items, next_cursor)
+
+
+def _touch(user_id: str) -> None:
+    """A read changed the unread count: every web process's streams of this user re-read it (over
+    NATS; this process's at once, even while NATS is away)."""
+    current_app.extensions["notifications_live"].touch(user_id)
+    current_app.extensions["bus"].publish(f"{LIVE_SUBJECT}.{user_id}", {"ids": []})
 
 
 @api.route("/notifications/count", "GET", response=s.CountOut, summary="Number of unread notifications")
@@ -33,7 +38,7 @@ def count():
 @api.route("/notifications/read-all", "PATCH", response=s.ReadAllOut, summary="Mark all notifications as read")
 def read_all():
     result = svc().read_all(caller=caller())
-    current_app.extensions["notifications_live"].touch(caller().user_id)
+    _touch(caller().user_id)
     return result
 
 
@@ -41,7 +46,7 @@ def read_all():
            summary="Mark one notification as read")
 def read(notification_id):
     result = svc().read(caller=caller(), notification_id=notification_id)
-    current_app.extensions["notifications_live"].touch(caller().user_id)
+    _touch(caller().user_id)
     return result
 
 

@@ -1,13 +1,13 @@
 """Notifications: who hears about an activity, what they see, and reading them."""
 from __future__ import annotations
 
-import re
 import threading
 import time
 from datetime import datetime, timedelta
 
 from libs.common.errors import BadRequest, NotFound
 from libs.common.mongo import is_id, now
+from libs.common.paging import decode_cursor, encode_cursor
 
 from .storage import NotificationStore, notification_id, to_api
 
@@ -26,7 +26,6 @@ ACTIVITY_SUBJECTS = {
 COMMENT_EXCERPT = 280
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
-_CURSOR = re.compile(r"^(\d{1,20})\.([0-9a-f]{24})$")
 
 
 class BadEvent(ValueError):
@@ -143,16 +142,14 @@ class SeqClock:
 
 
 def parse_cursor(cursor: str | None) -> tuple[int, str] | None:
-    if cursor in (None, ""):
-        return None
-    match = _CURSOR.match(cursor)
-    if not match:
+    after = decode_cursor(cursor, int, str)
+    if after is not None and not is_id(after[1]):
         raise BadRequest("Invalid cursor")
-    return int(match.group(1)), match.group(2)
+    return after
 
 
 def make_cursor(doc: dict) -> str:
-    return f"{doc['seq']}.{doc['_id']}"
+    return encode_cursor(doc["seq"], doc["_id"])
 
 
 class NotificationsService:
@@ -203,13 +200,12 @@ class NotificationsService:
                  "createdAt": created} for user in dict.fromkeys(users) if is_id(user)]
         return self.store.insert_many(docs)
 
-    def forget_org(self, *, org_id: str) -> int:
-        _require(isinstance(org_id, str) and bool(org_id), "data.orgId missing")
-        return self.store.delete_for_org(org_id)
-
-    def forget_workspace(self, *, workspace_id: str) -> int:
-        _require(isinstance(workspace_id, str) and bool(workspace_id), "data.workspaceId missing")
-        return self.store.delete_for_workspace(workspace_id)
+    def purge_tenant(self, tenant) -> int:
+        """Forget the notifications of deleted workspaces (and of the whole org when it went)."""
+        removed = sum(self.store.delete_for_workspace(ws_id) for ws_id in tenant.workspace_ids)
+        if tenant.whole_org and tenant.org_id:
+            removed += self.store.delete_for_org(tenant.org_id)
+        return removed
 
     def forget_member(self, *, user_id: str, workspace_id: str | None = None, org_id: str | None = None) -> int:
         """A user who left a workspace (or a whole org) no longer sees what happened in it."""

@@ -18,7 +18,7 @@ from datetime import datetime
 from pymongo import ASCENDING, DESCENDING, InsertOne
 from pymongo.errors import BulkWriteError, OperationFailure
 
-from libs.common.mongo import ensure_collections, is_id, iso
+from libs.common.mongo import ensure_collections, is_id, iso, set_update
 
 log = logging.getLogger(__name__)
 COLLECTIONS = ("notifications", "outbox", "processed_events", "dead_letters")
@@ -27,7 +27,7 @@ TTL_INDEX = "createdAt_ttl"
 # matches nothing with it once (userId, readAt) is indexed; `$eq: None` means the same on MongoDB.
 UNREAD = {"$eq": None}
 # `$currentDate`, not `$set: {readAt: now()}`: the stand-in stores a datetime given to `$set` as text.
-MARK_READ = {"$currentDate": {"readAt": True}}
+MARK_READ = set_update(stamp=("readAt",))
 
 
 def notification_id(event_id: str, user_id: str) -> str:

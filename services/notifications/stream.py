@@ -14,7 +14,7 @@
 The database is the source of truth; NATS only makes it fast. After storing notifications the
 worker publishes a core (non-persistent) wake-up on `live.notifications.<userId>` with their ids;
 each web process subscribes to `live.notifications.*` and hands the ids to the streams of that
-user, which read those rows by id. A safety poll (NOTIFICATIONS_STREAM_POLL_MS, 1 s) reads what
+user, which read those rows by id. A safety poll (NOTIFICATIONS_STREAM_POLL_MS, 5 s) reads what
 a lost wake-up missed and refreshes the unread count (a read in another tab).
 
 `id:` is the stream cursor: the highest `seq` sent so far (seq = the storing worker's µs clock).

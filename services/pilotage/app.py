@@ -1,7 +1,7 @@
 """create_app(): the pilotage HTTP process."""
-from libs.common.bus import Outbox, SyncNats, worker_up
+from libs.common.bus import Outbox, SyncNats
 from libs.common.logs import configure_logging
-from libs.common.mongo import connect, ensure_in_background, mongo_up
+from libs.common.mongo import connect, ensure_in_background
 from libs.common.telemetry import setup_telemetry
 from libs.common.web import create_service_app
 
@@ -15,8 +15,9 @@ from .storage import PilotageStore
 def build_services(settings: Settings, client, name: str) -> tuple[PilotageService, DocumentService]:
     db = client[settings.mongo_db]
     store = PilotageStore(db)
-    outbox = Outbox(db)
-    pilotage = PilotageService(store=store, outbox=outbox, client=client, bus=SyncNats(settings.nats_url, name),
+    bus = SyncNats(settings.nats_url, name)
+    outbox = Outbox(db, bus=bus)
+    pilotage = PilotageService(store=store, outbox=outbox, client=client, bus=bus,
                                settings=settings)
     documents = DocumentService(store=store, outbox=outbox, client=client, settings=settings)
     return pilotage, documents
@@ -34,13 +35,7 @@ def create_app(config: dict | None = None):
     pilotage, documents = build_services(settings, client, "pilotage")
     ensure_in_background(lambda: ensure_indexes(pilotage), "pilotage")
 
-    def ready():
-        return {"mongo": mongo_up(client)}
-
-    def health():  # the system view also wants the worker alive (outbox relay, consumers, commands)
-        return ready() | {"pilotage-worker": worker_up(client[settings.mongo_db], "pilotage")}
-
-    app = create_service_app("pilotage", settings, api, health=health, ready=ready)
+    app = create_service_app("pilotage", settings, api, client=client)
     app.extensions["pilotage"] = pilotage
     app.extensions["pilotage.documents"] = documents
     setup_telemetry("pilotage", app)

@@ -33,10 +33,10 @@ from __future__ import annotations
 import logging
 
 from libs.common.bus import Outbox, event
+from libs.common.kit import on_tenant_deleted
 
 log = logging.getLogger(__name__)
 
-IDENTITY_SUBJECTS = ["identity.workspace.deleted", "identity.org.deleted"]
 
 
 def publish(outbox: Outbox, subject: str, data: dict, *, caller=None, actor=None, org_id=None,
@@ -52,16 +52,7 @@ def changes_between(before: dict, after: dict, fields) -> dict:
 def register(worker, service) -> None:
     """Every subscription and command of the pilotage worker, in one place."""
 
-    def on_identity(envelope: dict) -> None:
-        data = envelope.get("data") or {}
-        if envelope["type"] == "identity.workspace.deleted":
-            counts = service.store.delete_workspace(data["workspaceId"])
-            log.info("workspace %s deleted: removed %s", data["workspaceId"], counts)
-        elif envelope["type"] == "identity.org.deleted":
-            counts = service.store.delete_org(data["orgId"], data.get("workspaceIds") or [])
-            log.info("org %s deleted: removed %s", data["orgId"], counts)
-
-    worker.consume("IDENTITY", on_identity, subjects=IDENTITY_SUBJECTS)
+    on_tenant_deleted(worker, service.store.purge_tenant)
     worker.command("get_state", lambda p: service.state_for(
         workspace_id=p["workspaceId"], role=p.get("role"), profile=p.get("profile"), intent=p.get("intent"),
         detail_level=p.get("detailLevel")))

@@ -3,9 +3,10 @@
 Reads need any workspace membership (pilotage `viewer` and up); pilotage writes need `reviewer`
 or `owner`; documents are written by any member and reviewed by `reviewer`/`owner`.
 """
-from flask import current_app, jsonify
+from flask import current_app
 
 from libs.common.context import workspace_caller
+from libs.common.paging import paged
 from libs.common.web import Api
 
 from . import responses as r
@@ -22,14 +23,6 @@ def svc():
 
 def docs():
     return current_app.extensions["pilotage.documents"]
-
-
-def page(rows, next_cursor):
-    """A list response; `X-Next-Cursor` when more remain."""
-    response = jsonify(rows)
-    if next_cursor:
-        response.headers["X-Next-Cursor"] = next_cursor
-    return response
 
 
 # ---------------------------------------------------------------- state
@@ -58,7 +51,7 @@ def _crud(path: str, name: str, label: str, body_in, body_patch, list_query, out
         filters = {k: v for k, v in query.items() if k not in ("limit", "cursor")}
         rows, cursor = svc().list(name, caller=workspace_caller(org, ws), filters=filters,
                                   limit=query.get("limit"), cursor=query.get("cursor"))
-        return page(rows, cursor)
+        return paged(rows, cursor)
 
     def get(org, ws, id):
         return svc().get(name, caller=workspace_caller(org, ws), entity_id=id)
@@ -108,7 +101,7 @@ def propose_action(org, ws, body):
 def list_actions(org, ws, query):
     rows, cursor = svc().list("actions", caller=workspace_caller(org, ws), filters={"status": query["status"]},
                               limit=query["limit"], cursor=query["cursor"])
-    return page(rows, cursor)
+    return paged(rows, cursor)
 
 
 @api.route(P + "/actions/<id>", "GET", response=r.ActionOut, summary="One proposed action")
@@ -154,7 +147,7 @@ def create_document(org, ws, body):
                    "parentId=<id>|root, q = title search; limit 1-500 + cursor, X-Next-Cursor)")
 def list_documents(org, ws, query):
     rows, cursor = docs().list(caller=workspace_caller(org, ws), query=query)
-    return page(rows, cursor)
+    return paged(rows, cursor)
 
 
 @api.route(W + "/documents/<document_id>", "GET", response=r.DocumentOut, tags=["documents"], summary="A document with its content")

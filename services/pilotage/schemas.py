@@ -8,7 +8,14 @@ review notes ≤ 2,000, content ≤ 512 KB of TipTap JSON; cycle label 1–50.
 """
 import json
 
-from marshmallow import ValidationError, fields, pre_load, validate, validates, validates_schema
+from marshmallow import (
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates,
+    validates_schema,
+)
 
 from libs.common.mongo import is_id
 from libs.common.schemas import Enum, IdStr, StrictSchema
@@ -49,7 +56,7 @@ class Trimmed(fields.String):
 # ---------------------------------------------------------------- shared query strings
 class PageQuery(StrictSchema):
     limit = fields.Integer(validate=validate.Range(min=1, max=MAX_LIST_LIMIT), load_default=None)
-    cursor = IdStr(load_default=None)
+    cursor = fields.String(load_default=None, validate=validate.Length(max=512))
 
 
 class StateQuery(StrictSchema):

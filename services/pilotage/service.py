@@ -12,7 +12,13 @@ from datetime import timedelta
 from marshmallow import ValidationError
 
 from libs.common.context import Caller, require_pilotage
-from libs.common.errors import ApiError, BadRequest, Conflict, NotFound, validation_message
+from libs.common.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    NotFound,
+    validation_message,
+)
 from libs.common.mongo import is_id, iso, new_id, now, unit_of_work
 from libs.common.schemas import load
 

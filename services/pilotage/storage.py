@@ -10,7 +10,8 @@ from datetime import datetime
 
 from pymongo import ASCENDING, ReturnDocument
 
-from libs.common.mongo import ensure_collections, from_doc
+from libs.common.mongo import CURRENT, ensure_collections, reader, set_update
+from libs.common.paging import decode_cursor, encode_cursor
 
 # The pilotage collections that hold one kind of entity each (all scoped by workspace).
 ENTITIES = ("missions", "priorities", "todos", "decisions", "docs", "actions", "documents")
@@ -18,32 +19,14 @@ COLLECTIONS = list(ENTITIES) + ["settings", "outbox", "processed_events", "dead_
 
 
 def _update(changes: dict, *, unset=None) -> dict:
-    """`$set` the changes and stamp `updatedAt`. Datetime values (always "now" here) go through
-    `$currentDate`: the embedded stand-in (nx-27017 0.8.1) stores a datetime given to `$set` as a
-    string; `$currentDate` stores a real date there and on MongoDB alike."""
-    stamps = {k: True for k, v in changes.items() if isinstance(v, datetime)} | {"updatedAt": True}
-    update: dict = {"$currentDate": stamps}
-    values = {k: v for k, v in changes.items() if not isinstance(v, datetime) and k != "updatedAt"}
-    if values:
-        update["$set"] = values
-    if unset:
-        update["$unset"] = {k: "" for k in unset}
-    return update
+    """`$set` the changes and stamp `updatedAt`. Datetime values are always "now" here: they take
+    the server's date (the dialect: mongo.set_update, CURRENT)."""
+    values = {k: (CURRENT if isinstance(v, datetime) else v) for k, v in changes.items() if k != "updatedAt"}
+    return set_update(values, unset=unset or ())
 
 
-# Top-level boolean fields: the stand-in turns a boolean given to `$set` into 0 / 1 (its filters
-# still match True / False), so they are read back through bool().
-BOOLEANS = ("active",)
-
-
-def _out(doc: dict | None) -> dict | None:
-    doc = from_doc(doc)
-    if doc is None:
-        return None
-    for key in BOOLEANS:
-        if doc.get(key) is not None:
-            doc[key] = bool(doc[key])
-    return doc
+# Top-level boolean fields, read back through the dialect (the stand-in returns 0 / 1 after `$set`).
+_out = reader(bools=("active",))
 
 
 class PilotageStore:
@@ -110,11 +93,12 @@ class PilotageStore:
     def page(self, name: str, workspace_id: str, *, filters: dict | None = None, limit: int | None = None,
              cursor: str | None = None, projection: dict | None = None) -> tuple[list[dict], str | None]:
         """(rows, next cursor or None): `limit` rows after `cursor`, and the cursor when more remain."""
-        rows = self.list(name, workspace_id, filters=filters, after=cursor, projection=projection,
-                         limit=(limit + 1) if limit else None)
+        after = decode_cursor(cursor, str)
+        rows = self.list(name, workspace_id, filters=filters, after=after[0] if after else None,
+                         projection=projection, limit=(limit + 1) if limit else None)
         if limit and len(rows) > limit:
             rows = rows[:limit]
-            return rows, rows[-1]["id"]
+            return rows, encode_cursor(rows[-1]["id"])
         return rows, None
 
     def unlink(self, name: str, workspace_id: str, field: str, value: str, *, session=None) -> list[str]:
@@ -157,18 +141,13 @@ class PilotageStore:
                                  upsert=True, session=session)
 
     # ---- identity's deletions
-    def delete_workspace(self, workspace_id: str) -> dict:
-        counts = {}
-        for name in ENTITIES:
-            counts[name] = self.col(name).delete_many({"workspaceId": workspace_id}).deleted_count
-        self.settings.delete_many({"_id": workspace_id})
-        return counts
-
-    def delete_org(self, org_id: str, workspace_ids=()) -> dict:
-        counts = {}
-        ids = list(workspace_ids or [])
-        for name in ENTITIES:
-            query = {"$or": [{"orgId": org_id}, {"workspaceId": {"$in": ids}}]} if ids else {"orgId": org_id}
-            counts[name] = self.col(name).delete_many(query).deleted_count
-        self.settings.delete_many({"$or": [{"orgId": org_id}, {"_id": {"$in": ids}}]} if ids else {"orgId": org_id})
+    def purge_tenant(self, tenant) -> dict:
+        """Delete the pilotage data of deleted workspaces (and of the whole org when it went)."""
+        ids = list(tenant.workspace_ids)
+        by_ws = {"workspaceId": {"$in": ids}}
+        query = {"$or": [{"orgId": tenant.org_id}, by_ws]} if tenant.whole_org and tenant.org_id else by_ws
+        settings = {"$or": [{"orgId": tenant.org_id}, {"_id": {"$in": ids}}]} if tenant.whole_org and tenant.org_id \
+            else {"_id": {"$in": ids}}
+        counts = {name: self.col(name).delete_many(query).deleted_count for name in ENTITIES}
+        self.settings.delete_many(settings)
         return counts

@@ -1,9 +1,8 @@
 """The pilotage worker: relays the outbox, deletes a workspace's / org's data when identity
 deletes it, and answers cmd.pilotage.* (get_state, propose_action). Declared in events.py."""
 from libs.common.bus import Worker
-from libs.common.logs import configure_logging
+from libs.common.kit import worker_main
 from libs.common.mongo import connect, ensure_in_background
-from libs.common.telemetry import setup_telemetry
 
 from . import events
 from .app import build_services, ensure_indexes
@@ -21,9 +20,7 @@ def build_worker(config: dict | None = None) -> Worker:
 
 
 def main() -> None:
-    configure_logging("pilotage-worker")
-    setup_telemetry("pilotage-worker")
-    build_worker().run()
+    worker_main("pilotage", build_worker)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ class Settings(CommonSettings):
 
 def _settings(infra, **over):
     return Settings({"mongo_uri": infra.env["MONGO_URI"], "nats_url": infra.env["NATS_URL"],
-                     "outbox_poll_ms": 10, "consumer_max_deliver": 3, "mongo_db_prefix": f"t{new_id()[-6:]}_"} | over)
+                     "consumer_max_deliver": 3, "mongo_db_prefix": f"t{new_id()[-6:]}_"} | over)
 
 
 class RunningWorker:
@@ -77,31 +77,90 @@ def _collect(infra, subject, into: list, ready: threading.Event, stop: threading
     return t
 
 
-def test_outbox_is_published_with_msg_id_and_survives_a_nats_outage(infra, monkeypatch):
+def test_outbox_is_published_at_commit_with_msg_id_and_survives_a_nats_outage(infra, monkeypatch):
     import libs.common.bus as bus
     monkeypatch.setitem(bus.STREAMS, "BUSTEST", "bustest.>")
-    settings = _settings(infra)
+    settings = _settings(infra, outbox_sweep_grace_s=0.2)
     client = connect(settings.mongo_uri, "bustest")
     db = client[settings.mongo_db]
-    outbox = Outbox(db)
+    writer = SyncNats(infra.env["NATS_URL"], "bustest-web")
+    outbox = Outbox(db, bus=writer)
     outbox.ensure_indexes()
     got, ready, stop = [], threading.Event(), threading.Event()
     _collect(infra, "bustest.>", got, ready, stop)
     with RunningWorker(Worker("bustest", settings, db)):
         first = outbox.add(event("bustest.thing.created", {"n": 1}))
         wait_until(lambda: len(got) == 1, 10, message="first event published")
-        wait_until(lambda: db.outbox.count_documents({"published": False}) == 0, 10, message="first marked")
+        wait_until(lambda: db.outbox.count_documents({}) == 0, 10, message="the published row deleted")
         assert got[0][0]["Nats-Msg-Id"] == first["id"] and got[0][1]["data"] == {"n": 1}
         stop.set()
         infra.stop_nats()
         during = [outbox.add(event("bustest.thing.created", {"n": i})) for i in range(2, 6)]
-        time.sleep(0.5)  # the relay keeps them while NATS is away
-        assert db.outbox.count_documents({"published": False}) == 4
+        time.sleep(0.5)  # nobody can publish them while NATS is away: they wait in the outbox
+        assert db.outbox.count_documents({}) == 4
         infra.start_nats()
-        wait_until(lambda: db.outbox.count_documents({"published": False}) == 0, 20,
-                   message="outbox drained after NATS came back")
+        wait_until(lambda: db.outbox.count_documents({}) == 0, 20, message="outbox drained after NATS came back")
+    writer.close()
     stored = asyncio.run(_stream_ids(infra, {e["id"] for e in during}))
     assert stored == {e["id"] for e in during}
+
+
+def test_the_writer_publishes_right_after_commit_and_a_rollback_publishes_nothing(infra, monkeypatch):
+    """No worker runs here: the writer's own process publishes what it committed, at once."""
+    import libs.common.bus as bus
+    from libs.common.mongo import unit_of_work
+    monkeypatch.setitem(bus.STREAMS, "BUSWRITE", "buswrite.>")
+    settings = _settings(infra)
+    client = connect(settings.mongo_uri, "buswrite")
+    db = client[settings.mongo_db]
+    db.create_collection("things")
+    writer = SyncNats(infra.env["NATS_URL"], "buswrite-web")
+    outbox = Outbox(db, bus=writer)
+    outbox.ensure_indexes()
+    asyncio.run(_ensure(infra, "BUSWRITE"))
+    got, ready, stop = [], threading.Event(), threading.Event()
+    _collect(infra, "buswrite.>", got, ready, stop)
+    with pytest.raises(RuntimeError):
+        with unit_of_work(client) as s:
+            db.things.insert_one({"_id": "rolled-back"}, session=s)
+            outbox.add(event("buswrite.thing.created", {"n": 0}), session=s)
+            raise RuntimeError("changed my mind")
+    with unit_of_work(client) as s:
+        db.things.insert_one({"_id": "kept"}, session=s)
+        kept = outbox.add(event("buswrite.thing.created", {"n": 1}), session=s)
+    wait_until(lambda: len(got) == 1, 10, message="the committed event published by the writer")
+    wait_until(lambda: db.outbox.count_documents({}) == 0, 10, message="its row deleted")
+    time.sleep(0.3)
+    assert [body["id"] for _, body in got] == [kept["id"]]
+    stop.set()
+    writer.close()
+
+
+async def _ensure(infra, name):
+    nc = await nats.connect(infra.env["NATS_URL"])
+    await ensure_stream(nc.jetstream(), name)
+    await nc.close()
+
+
+def test_the_sweeper_publishes_rows_a_writer_left_behind(infra, monkeypatch):
+    """A writer that died between commit and publish (here: an Outbox without a bus)."""
+    import libs.common.bus as bus
+    monkeypatch.setitem(bus.STREAMS, "BUSSWEEP", "bussweep.>")
+    settings = _settings(infra, outbox_sweep_grace_s=0.3, outbox_sweep_s=0.1, outbox_sweep_max_s=0.5)
+    client = connect(settings.mongo_uri, "bussweep")
+    db = client[settings.mongo_db]
+    outbox = Outbox(db)
+    outbox.ensure_indexes()
+    got, ready, stop = [], threading.Event(), threading.Event()
+    _collect(infra, "bussweep.>", got, ready, stop)
+    with RunningWorker(Worker("bussweep", settings, db)):
+        left = [outbox.add(event("bussweep.thing.created", {"n": i})) for i in range(3)]
+        time.sleep(0.1)
+        assert got == []   # younger than the grace period: its writer may still publish it
+        wait_until(lambda: len(got) == 3, 10, message="swept")
+        wait_until(lambda: db.outbox.count_documents({}) == 0, 10, message="swept rows deleted")
+    assert [body["id"] for _, body in got] == [e["id"] for e in left]   # oldest first
+    stop.set()
 
 
 async def _stream_ids(infra, ids):

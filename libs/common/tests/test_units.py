@@ -1,5 +1,4 @@
 """Pure logic of libs/common: durations, validation messages, dates, the internal caller token."""
-import time
 from datetime import datetime, timezone
 
 import pytest

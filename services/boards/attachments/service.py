@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 
 from libs.common.errors import NotFound, ServiceUnavailable
-from libs.common.mongo import iso, is_id, new_id, now, unit_of_work
+from libs.common.mongo import is_id, iso, new_id, now, unit_of_work
 
 from .objects import ObjectMissing, ObjectStoreError
 from .storage import AttachmentStore, deletion_row

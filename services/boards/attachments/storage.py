@@ -33,7 +33,7 @@ def ensure_indexes(db) -> None:
     db.s3_deletions.create_index("nextAt")
 
 
-def epoch_ms(delay_s: float = 0.0) -> int:
+def epoch_ms(delay_s: float = 0.0) -> int:  # the dialect's form of a time a query compares
     """Now (+ delay_s) in epoch milliseconds: the unit of `nextAt`."""
     return int((time.time() + delay_s) * 1000)
 

@@ -15,7 +15,14 @@ import unicodedata
 from dataclasses import dataclass
 
 from werkzeug.http import parse_options_header
-from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+from werkzeug.sansio.multipart import (
+    Data,
+    Epilogue,
+    Field,
+    File,
+    MultipartDecoder,
+    NeedData,
+)
 
 from libs.common.errors import BadRequest, PayloadTooLarge
 

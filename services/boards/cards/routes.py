@@ -1,7 +1,9 @@
 """HTTP endpoints: cards and their moves (dense order per column, one `$inc` per shifted range), comments, checklists."""
+from libs.common.paging import paged
+
 from .. import responses as r
 from .. import schemas as s
-from ..api import C, P, api, paged, svc, who
+from ..api import C, P, api, svc, who
 
 
 @api.route(P + "/cards", "GET", query=s.CardsQuery, response=r.CardOut(many=True),

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from libs.common.errors import BadRequest, Forbidden, NotFound
 from libs.common.mongo import is_id, iso, new_id, now, unit_of_work
+from libs.common.paging import decode_cursor, encode_cursor
 
 from .. import activity as act
 from ..activity import Actor
-from ..domain import checklist_complete, checklist_progress, normalize_checklist, schedule_attachment_deletions
+from ..domain import (
+    checklist_complete,
+    checklist_progress,
+    normalize_checklist,
+    schedule_attachment_deletions,
+)
 from ..schemas import MAX_CHECKLIST
-
 
 CARD_FIELDS = ("title", "description", "priority", "startDate", "dueDate")
 
@@ -67,17 +72,13 @@ class CardsMixin:
         """The board's cards (2 round trips whatever their number); `limit`+`cursor` page through them."""
         project = self.get_project_or_404(actor, project_id)
         scope = self._scope_filter(actor, project, scope_id)
-        skip = 0
-        if cursor:
-            if not cursor.isdigit():
-                raise BadRequest("Invalid cursor")
-            skip = int(cursor)
+        skip = max(0, (decode_cursor(cursor, int) or (0,))[0])
         cards = self.store.list_cards(actor.workspace_id, project["id"], archived=archived, scope=scope,
                                       column_id=column_id, skip=skip, limit=(limit + 1) if limit else None)
         next_cursor = None
         if limit and len(cards) > limit:
             cards = cards[:limit]
-            next_cursor = str(skip + limit)
+            next_cursor = encode_cursor(skip + limit)
         return [self.card_out(c) for c in cards], next_cursor
 
     def get_card(self, *, actor: Actor, project_id: str | None, card_id: str) -> dict:
@@ -241,16 +242,12 @@ class CardsMixin:
     def list_comments(self, *, actor: Actor, project_id: str, card_id: str, limit=None, cursor=None):
         project = self.get_project_or_404(actor, project_id)
         card = self.get_card_or_404(actor, project, card_id)
-        skip = 0
-        if cursor:
-            if not cursor.isdigit():
-                raise BadRequest("Invalid cursor")
-            skip = int(cursor)
+        skip = max(0, (decode_cursor(cursor, int) or (0,))[0])
         comments = self.store.list_comments(actor.workspace_id, card["id"], skip=skip,
                                             limit=(limit + 1) if limit else None)
         next_cursor = None
         if limit and len(comments) > limit:
-            comments, next_cursor = comments[:limit], str(skip + limit)
+            comments, next_cursor = comments[:limit], encode_cursor(skip + limit)
         return [self.comment_out(c) for c in comments], next_cursor
 
     def create_comment(self, *, actor: Actor, project_id: str, card_id: str, content: str) -> dict:

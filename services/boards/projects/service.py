@@ -5,6 +5,7 @@ Mixed into `services.boards.service.BoardsService` (its store, outbox, client, b
 from __future__ import annotations
 
 from libs.common.errors import BadRequest, Conflict, Forbidden, NotFound
+from libs.common.kit import Tenant
 from libs.common.mongo import is_id, iso, new_id, now, unit_of_work
 
 from .. import activity as act
@@ -207,13 +208,17 @@ class ProjectsMixin:
             out.append(row)
         return out
 
-    def purge_tenant(self, *, workspace_id: str | None = None, org_id: str | None = None) -> None:
-        """Delete every boards record of a workspace or an org, and queue their attachments' objects.
-        Idempotent: a second run finds nothing left."""
-        scope = {"workspace_id": workspace_id} if workspace_id else {"org_id": org_id}
-        with unit_of_work(self.client) as s:
-            schedule_attachment_deletions(self.db, session=s, **scope)
-            self.store.delete_tenant(session=s, **scope)
+    def purge_tenant(self, tenant: Tenant) -> dict:
+        """Delete every boards record of the deleted workspaces (and of the org when it went whole),
+        and queue their attachments' objects. Idempotent: a second run finds nothing left."""
+        scopes = [{"workspace_id": ws_id} for ws_id in tenant.workspace_ids]
+        if tenant.whole_org and tenant.org_id:
+            scopes.append({"org_id": tenant.org_id})
+        for scope in scopes:
+            with unit_of_work(self.client) as s:
+                schedule_attachment_deletions(self.db, session=s, **scope)
+                self.store.delete_tenant(session=s, **scope)
+        return {"scopes": len(scopes)}
 
     def refresh_user(self, *, user: dict) -> None:
         """A user changed their name or email: project member lists show the new ones."""

@@ -10,7 +10,6 @@ from libs.common.mongo import is_id, iso, new_id, now
 from ..activity import Actor
 from ..storage import Duplicate
 
-
 # how a relation reads from its target card's side (types without an inverse in the API keep their direction)
 INVERSE = {"blocks": "blocked_by", "blocked_by": "blocks", "related_to": "related_to"}
 

@@ -3,7 +3,14 @@ import uuid
 
 import pytest
 
-from tests.support import EventCapture, assert_error, register, service_db, unique_email, wait_until
+from tests.support import (
+    EventCapture,
+    assert_error,
+    register,
+    service_db,
+    unique_email,
+    wait_until,
+)
 
 
 def slug(prefix="acme"):

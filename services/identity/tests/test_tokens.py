@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from libs.common.context import ALL_SCOPES
-from tests.support import assert_error, register, service_db, wait_until
+from tests.support import assert_error, service_db, wait_until
 
 
 def make_pat(client, **body):

@@ -3,7 +3,15 @@ import uuid
 
 import pytest
 
-from tests.support import EventCapture, assert_error, register, service_db, team, unique_email, wait_until
+from tests.support import (
+    EventCapture,
+    assert_error,
+    register,
+    service_db,
+    team,
+    unique_email,
+    wait_until,
+)
 
 
 def new_ws(owner, slug=None, name="Engineering"):

@@ -1,7 +1,12 @@
 """End to end through the gateway: boards' real activity events become notifications."""
 import pytest
 
-from services.notifications.tests.support import SSE, count, notifications, wait_notifications
+from services.notifications.tests.support import (
+    SSE,
+    count,
+    notifications,
+    wait_notifications,
+)
 from tests.support import register, team, wait_until
 
 

@@ -74,7 +74,7 @@ def board(fstack):
 
 def drained(fstack, fpub, mongo) -> bool:
     """Nothing left anywhere: boards' outbox published, the notifications consumer caught up."""
-    pending = len(list(mongo["stellary_boards"]["outbox"].find({"published": False}, {"_id": 1})))
+    pending = len(list(mongo["stellary_boards"]["outbox"].find({}, {"_id": 1})))
     info = fpub.consumer_info("BOARDS", "notifications")
     return pending == 0 and info.num_pending == 0 and info.num_ack_pending == 0
 
@@ -134,7 +134,7 @@ def test_nats_outage_while_cards_are_created_moved_and_commented(fstack, fpub, m
             r = alice.post(f"{P}/cards/{card_id}/comments", json={"content": "while NATS is down"})
             assert r.status_code == 201, r.text
         # Nothing could be published: the events wait in boards' outbox.
-        assert len(list(mongo["stellary_boards"]["outbox"].find({"published": False}, {"_id": 1}))) >= 3 * n
+        assert len(list(mongo["stellary_boards"]["outbox"].find({}, {"_id": 1}))) >= 3 * n
         assert count(bob) == 1
         # boards' relay really tried (and will retry) while NATS was away.
         wait_until(lambda: relay_failures() > failures_before, timeout=30, message="a failed relay publish")

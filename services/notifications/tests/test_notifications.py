@@ -8,7 +8,13 @@ from libs.common.mongo import new_id, now
 from services.notifications.service import NotificationsService
 from services.notifications.settings import Settings
 from services.notifications.storage import NotificationStore
-from services.notifications.tests.support import activity, count, moved, notifications, wait_notifications
+from services.notifications.tests.support import (
+    activity,
+    count,
+    moved,
+    notifications,
+    wait_notifications,
+)
 from tests.support import Client, assert_error, register, wait_until
 
 

@@ -1,6 +1,6 @@
 """Pilotage follows identity: deleting a workspace or an org removes its pilotage data; pilotage's
 own events reach JetStream (the outbox relay ran)."""
-from tests.support import register, wait_until
+from tests.support import EventCapture, register, wait_until
 
 from .conftest import workspace_id
 
@@ -53,10 +53,10 @@ def test_org_deletion_removes_its_pilotage_data(base, pilotage_db):
     wait_until(lambda: sum(counts(pilotage_db, ws_id).values()) == 0, timeout=20, message="org data removed")
 
 
-def test_events_are_relayed_to_jetstream(owner, pilotage_db):
-    m = owner.post(owner.W + "/pilotage/missions", json={"objective": "relayed"}).json()
-    row = lambda: pilotage_db["outbox"].find_one({"subject": "pilotage.mission.created",  # noqa: E731
-                                                  "envelope.data.mission.id": m["id"]})
-    wait_until(lambda: (row() or {}).get("published"), timeout=15, message="outbox row published")
-    env = row()["envelope"]
+def test_events_are_relayed_to_jetstream(stack, owner, pilotage_db):
+    with EventCapture(stack, "pilotage.mission.created") as events:
+        m = owner.post(owner.W + "/pilotage/missions", json={"objective": "relayed"}).json()
+        env = events.wait_for(lambda e: e["data"]["mission"]["id"] == m["id"], timeout=15)
+    wait_until(lambda: pilotage_db["outbox"].count_documents({"envelope.data.mission.id": m["id"]}) == 0,
+               timeout=15, message="the published outbox row deleted")
     assert env["workspaceId"] == workspace_id(owner) and env["orgId"] and env["data"]["mission"]["objective"] == "relayed"

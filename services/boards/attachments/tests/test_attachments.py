@@ -14,7 +14,11 @@ from pymongo import MongoClient
 
 from libs.common.mongo import new_id, unit_of_work
 from services.boards.attachments.objects import ObjectStore
-from services.boards.attachments.service import AttachmentService, process_deletions, schedule_deletions
+from services.boards.attachments.service import (
+    AttachmentService,
+    process_deletions,
+    schedule_deletions,
+)
 from services.boards.attachments.storage import deletion_row, ensure_indexes, epoch_ms
 from services.boards.attachments.uploads import Upload
 from tests.support import assert_error, register, wait_until
@@ -433,7 +437,6 @@ def test_retry_times_survive_set_on_the_stand_in(mongo):
 def test_failed_metadata_write_deletes_the_uploaded_object(stack, mongo, s3, board):
     """Upload order: object first, then metadata; if the metadata write fails (here: the card
     vanished meanwhile), the object is deleted and no guard row stays behind."""
-    import io
     import tempfile
 
     from libs.common.context import Caller
