@@ -284,8 +284,10 @@ class Worker:
     def command(self, verb: str, handler):
         self.commands[verb] = handler
 
-    def every(self, seconds: float, fn):
-        self.periodic.append((seconds, fn))
+    def every(self, seconds: float, fn, *, idle_max: float | None = None):
+        """Run `fn()` (in a thread) every `seconds`. With `idle_max`, a run that returns something
+        falsy (nothing to do) doubles the wait, up to `idle_max`; a run that did work resets it."""
+        self.periodic.append((seconds, fn, idle_max))
 
     # ---- run
     def run(self) -> None:
@@ -322,8 +324,8 @@ class Worker:
         if self.commands:
             await self.nc.subscribe(f"cmd.{self.service}.*", queue=self.service, cb=self._on_command)
             await self.nc.flush()  # the server knows the subscription before start() returns
-        for seconds, fn in self.periodic:
-            self.tasks.append(asyncio.create_task(self._every(seconds, fn)))
+        for seconds, fn, idle_max in self.periodic:
+            self.tasks.append(asyncio.create_task(self._every(seconds, fn, idle_max)))
         self.tasks.append(asyncio.create_task(self._every(HEARTBEAT_S, self._heartbeat), name="heartbeat"))
         log.info("%s worker started (relay=%s, consumers=%d, commands=%s)", self.service,
                  self.relay_enabled, len(self.consumers), sorted(self.commands))
@@ -369,14 +371,16 @@ class Worker:
         """Tell the service's web processes this worker is alive (their /health reads it)."""
         Heartbeats(self.db).beat(self.service, self.stats)
 
-    async def _every(self, seconds: float, fn) -> None:
+    async def _every(self, seconds: float, fn, idle_max: float | None = None) -> None:
+        wait = seconds
         while not self.stop.is_set():
             try:
-                await asyncio.to_thread(fn)
+                did = await asyncio.to_thread(fn)
+                wait = seconds if (idle_max is None or did) else min(wait * 2, idle_max)
             except Exception:  # noqa: BLE001 - a periodic job must not kill the worker
                 log.exception("%s: periodic job %s failed", self.service, getattr(fn, "__name__", fn))
             try:
-                await asyncio.wait_for(self.stop.wait(), timeout=seconds)
+                await asyncio.wait_for(self.stop.wait(), timeout=wait)
             except asyncio.TimeoutError:
                 pass
 

@@ -14,6 +14,7 @@ from .objects import ObjectStore
 from .service import AttachmentService, process_deletions, schedule_deletions  # noqa: F401
 
 DELETION_JOB_EVERY_S = 1.0
+DELETION_JOB_IDLE_MAX_S = 4.0
 
 
 def setup(ctx) -> None:
@@ -31,6 +32,9 @@ def register_jobs(worker, ctx) -> None:
     objects = ctx.extras["objects"]
 
     def delete_queued_objects():
-        process_deletions(ctx.db, objects)
+        stats = process_deletions(ctx.db, objects)
+        return stats["deleted"] + stats["failed"]   # nothing due: the job backs off
 
-    worker.every(DELETION_JOB_EVERY_S, delete_queued_objects)
+    # Every second while the queue holds due rows, backing off to DELETION_JOB_IDLE_MAX_S while it
+    # holds none (a queued key waits at most that long; deletions are garbage collection).
+    worker.every(DELETION_JOB_EVERY_S, delete_queued_objects, idle_max=DELETION_JOB_IDLE_MAX_S)
