@@ -150,7 +150,7 @@ class Processed:
                 return removed
 
 
-HEARTBEAT_S = 5
+HEARTBEAT_S = 8   # a beat is one replace_one; /health calls a worker down after 3 missed beats
 
 
 class Heartbeats:
@@ -173,7 +173,7 @@ class Heartbeats:
         """Forget processes gone for an hour (a restart gets a new pid)."""
         return self.col.delete_many({"service": service, "at": {"$lt": now_ms() - 3600_000}}).deleted_count
 
-    def alive(self, service: str, within_s: float = 4 * HEARTBEAT_S) -> bool:
+    def alive(self, service: str, within_s: float = 3 * HEARTBEAT_S) -> bool:
         cutoff = int((time.time() - within_s) * 1000)
         return self.col.find_one({"service": service, "at": {"$gte": cutoff}}, {"_id": 1}) is not None
 
