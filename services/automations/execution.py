@@ -1,7 +1,8 @@
 """Running rules in the worker: one evaluation per (event, rule whose trigger matched), one trace each.
 
-For each rule of the project with a matching trigger, in creation order:
-    conditions not all true          -> skipped  "conditions not met: toColumnId"
+For each rule of the project with a matching trigger whose conditions all hold (an execution; a rule whose
+conditions do not hold did not run and leaves no trace — `POST …/test` says which condition fails), in
+creation order:
     chain deeper than the limit      -> skipped  "chain depth limit (5) reached: …"
     this rule already ran on this
     card earlier in the chain        -> skipped  "loop: …"
@@ -15,6 +16,7 @@ re-runs only the rules it had not traced yet.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from pymongo.errors import DuplicateKeyError
@@ -31,6 +33,7 @@ NOTIFY_SUBJECT = "automations.notification.requested"
 FAILED_SUBJECT = "automations.run.failed"
 # An owner that does not answer is an outage, not the rule's fault: it does not count towards self-disable.
 OUTAGE = (503, 504)
+RULE_CACHE_PROJECTS = 2000
 
 
 class Executor:
@@ -40,6 +43,8 @@ class Executor:
         self.client = client
         self.settings = settings
         self.bus = bus
+        self._rules: dict[str, tuple[int, list[dict]]] = {}
+        self._lock = threading.Lock()
         self.runner = Runner(bus=bus, timeout=settings.command_timeout, notify=self._notify,
                              workspace_members=self._workspace_members)
 
@@ -66,6 +71,21 @@ class Executor:
         except DuplicateKeyError:  # the same request, recorded by an earlier run of this event
             pass
 
+    # ---------------------------------------------------------------- rules, kept in memory per project
+    def rules_of(self, project_id: str) -> list[dict]:
+        """The project's enabled rules: one small read (its rules' version) per event, the rules themselves
+        only when they changed since this process last read them."""
+        version = self.stores.rules.version(project_id)
+        cached = self._rules.get(project_id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        rules = self.stores.rules.enabled_rules(project_id)
+        with self._lock:
+            if len(self._rules) >= RULE_CACHE_PROJECTS:
+                self._rules.pop(next(iter(self._rules)))
+            self._rules[project_id] = (version, rules)
+        return rules
+
     # ---------------------------------------------------------------- evaluation
     def handle(self, envelope: dict, triggers: list[str]) -> list[dict]:
         """Evaluate every enabled rule of the event's project whose trigger is in `triggers`."""
@@ -75,31 +95,28 @@ class Executor:
         card = data.get("card") or {}
         if not project_id or not triggers or not card.get("id"):
             return []
-        rules = self.stores.rules.active(project_id, triggers)
+        fact = engine.facts_of(envelope)
+        rules = [r for r in self.rules_of(project_id) if r["trigger"] in triggers
+                 and all(engine.check(r.get("conditions") or {}, fact).values())]
         if not rules:
             return []
         ids = {rule["id"]: derived_id(envelope["id"], rule["id"]) for rule in rules}
         done = self.stores.traces.existing(list(ids.values()))
         chain = engine.chain_of(envelope)
-        fact = engine.facts_of(envelope)
         target = Target(workspace_id=envelope.get("workspaceId"), org_id=envelope.get("orgId"),
                         project_id=project_id, card=card, project_name=project.get("name"),
                         member_ids=list(data.get("projectMemberIds") or []), event_id=envelope["id"])
-        traces = [self.evaluate(rule, envelope, chain, fact, target, ids[rule["id"]])
+        traces = [self.evaluate(rule, envelope, chain, target, ids[rule["id"]])
                   for rule in rules if ids[rule["id"]] not in done]
         self._write(traces)
         return traces
 
-    def evaluate(self, rule: dict, envelope: dict, chain: dict, fact: dict, target: Target, trace_id: str) -> dict:
+    def evaluate(self, rule: dict, envelope: dict, chain: dict, target: Target, trace_id: str) -> dict:
         started = time.perf_counter()
         depth = chain["depth"] + 1
         key = engine.run_key(rule["id"], target.card["id"])
         result, detail = "skipped", None
-        held = engine.check(rule.get("conditions") or {}, fact)
-        unmet = [k for k, ok in held.items() if not ok]
-        if unmet:
-            detail = f"conditions not met: {', '.join(unmet)}"
-        elif depth > self.settings.max_chain_depth:
+        if depth > self.settings.max_chain_depth:
             detail = (f"chain depth limit ({self.settings.max_chain_depth}) reached: not run "
                       f"(chain {chain['id']})")
         elif key in chain["path"]:
@@ -126,10 +143,10 @@ class Executor:
 
     def _count_failure(self, rule: dict) -> str:
         limit = self.settings.max_consecutive_failures
-        if self.stores.rules.record_failure(rule["id"]) < limit:
+        if self.stores.rules.record_failure(rule) < limit:
             return ""
         reason = f"disabled after {limit} consecutive failed runs"
-        if self.stores.rules.disable(rule["id"], reason):
+        if self.stores.rules.disable(rule, reason):
             log.warning("automation rule %s %s", rule["id"], reason)
             return f"; rule {reason}"
         return ""

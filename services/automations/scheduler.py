@@ -98,7 +98,7 @@ class Scheduler:
         return claimed
 
     def fire(self, row: dict) -> None:
-        if not self.stores.rules.any_active(row["projectId"], "due_date_reached"):
+        if not any(r["trigger"] == "due_date_reached" for r in self.executor.rules_of(row["projectId"])):
             return
         try:
             card = self.bus.call("boards", "get_card", {"workspaceId": row["workspaceId"], "cardId": row["id"]},

@@ -4,7 +4,9 @@ Collections (ids are 24-hex strings; every time that is range-queried is an epoc
 the embedded stand-in stores a datetime given to `$set` as text):
     rules   {_id, orgId, workspaceId, projectId, name, nameKey?, trigger, conditions, action: {type, params},
              enabled, disabledReason, failures, createdBy, createdAt, updatedAt}
-            indexed by (projectId, trigger, enabled): what the worker asks for each event
+            indexed by (projectId, trigger, enabled)
+    rule_versions {_id: projectId, v, workspaceId, orgId}: bumped by every change of a project's rules, so
+            the worker reads one small document per event and keeps the rules themselves in memory
     traces  {_id: <24 hex of (eventId, ruleId)>, ruleId, orgId, workspaceId, projectId, actorId, targetCardId,
              triggeredBy, chain: {id, depth}, result, detail, durationMs, createdAt, createdAtMs}
             the deterministic `_id` makes a redelivered event leave one trace per rule, not two
@@ -23,7 +25,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from libs.common.mongo import ensure_collections, from_doc
 
-COLLECTIONS = ("rules", "traces", "due", "rate", "outbox", "processed_events", "dead_letters", "workers")
+COLLECTIONS = ("rules", "rule_versions", "traces", "due", "rate", "outbox", "processed_events", "dead_letters", "workers")
 
 
 def now_ms() -> int:
@@ -57,8 +59,26 @@ def _update(values: dict, *, unset=()) -> dict:
 class RuleStore:
     def __init__(self, db):
         self.col = db["rules"]
+        self.versions = db["rule_versions"]
+
+    def bump(self, rule: dict) -> None:
+        """A rule of this project changed: the workers' in-memory copies of its rules are stale."""
+        self.versions.update_one({"_id": rule["projectId"]},
+                                 {"$inc": {"v": 1}, "$set": {"workspaceId": rule.get("workspaceId"),
+                                                             "orgId": rule.get("orgId")}}, upsert=True)
+
+    def version(self, project_id: str) -> int:
+        doc = self.versions.find_one({"_id": project_id}, {"v": 1})
+        return int(doc["v"]) if doc else 0
+
+    def enabled_rules(self, project_id: str) -> list[dict]:
+        """Every enabled rule of the project, oldest first."""
+        rows = [_rule_out(d) for d in self.col.find({"projectId": project_id, "enabled": True})]
+        return sorted(rows, key=lambda r: (r["createdAt"], r["id"]))
 
     def ensure_indexes(self) -> None:
+        self.versions.create_index("workspaceId")
+        self.versions.create_index("orgId")
         self.col.create_index([("projectId", ASCENDING), ("trigger", ASCENDING), ("enabled", ASCENDING)])
         self.col.create_index([("projectId", ASCENDING), ("nameKey", ASCENDING)])
         self.col.create_index("workspaceId")
@@ -66,6 +86,7 @@ class RuleStore:
 
     def insert(self, doc: dict) -> dict:
         self.col.insert_one(doc)
+        self.bump(doc)
         return _rule_out(doc)
 
     def get(self, workspace_id: str, project_id: str, rule_id: str) -> dict | None:
@@ -88,39 +109,38 @@ class RuleStore:
         return self.col.find_one(query, {"_id": 1}) is not None
 
     def update(self, workspace_id: str, project_id: str, rule_id: str, values: dict, *, unset=()) -> dict | None:
-        return _rule_out(self.col.find_one_and_update(
+        updated = _rule_out(self.col.find_one_and_update(
             {"_id": rule_id, "workspaceId": workspace_id, "projectId": project_id}, _update(values, unset=unset),
             return_document=ReturnDocument.AFTER))
+        if updated is not None:
+            self.bump(updated)
+        return updated
 
     def delete(self, workspace_id: str, project_id: str, rule_id: str) -> bool:
-        return self.col.delete_one({"_id": rule_id, "workspaceId": workspace_id,
-                                    "projectId": project_id}).deleted_count == 1
+        deleted = self.col.delete_one({"_id": rule_id, "workspaceId": workspace_id,
+                                       "projectId": project_id}).deleted_count == 1
+        if deleted:
+            self.bump({"projectId": project_id, "workspaceId": workspace_id})
+        return deleted
 
     # ---- the worker's side
-    def active(self, project_id: str, triggers: list[str]) -> list[dict]:
-        """Enabled rules of the project for these triggers, oldest first (the order they run in)."""
-        query = {"projectId": project_id, "trigger": triggers[0] if len(triggers) == 1 else {"$in": triggers},
-                 "enabled": True}
-        rows = [_rule_out(d) for d in self.col.find(query)]
-        return sorted(rows, key=lambda r: (r["createdAt"], r["id"]))
-
-    def any_active(self, project_id: str, trigger: str) -> bool:
-        return self.col.find_one({"projectId": project_id, "trigger": trigger, "enabled": True}, {"_id": 1}) is not None
-
     def record_success(self, rule: dict) -> None:
         if rule.get("failures"):
             self.col.update_one({"_id": rule["id"]}, {"$set": {"failures": 0}})
+            self.bump(rule)
 
-    def record_failure(self, rule_id: str) -> int:
+    def record_failure(self, rule: dict) -> int:
         """+1 consecutive failure; returns the new count."""
-        doc = self.col.find_one_and_update({"_id": rule_id}, {"$inc": {"failures": 1}},
+        doc = self.col.find_one_and_update({"_id": rule["id"]}, {"$inc": {"failures": 1}},
                                            return_document=ReturnDocument.AFTER, projection={"failures": 1})
+        self.bump(rule)  # the next success must see the count to reset it
         return int((doc or {}).get("failures") or 0)
 
-    def disable(self, rule_id: str, reason: str) -> bool:
+    def disable(self, rule: dict, reason: str) -> bool:
         """Disable a rule that is still enabled; True if this call did it."""
-        result = self.col.update_one({"_id": rule_id, "enabled": True},
+        result = self.col.update_one({"_id": rule["id"], "enabled": True},
                                      _update({"enabled": False, "disabledReason": reason}))
+        self.bump(rule)
         return result.modified_count == 1
 
     # ---- deletions
@@ -271,5 +291,6 @@ class Stores:
     def delete_tenant(self, query: dict) -> dict:
         """Rules, traces, schedules and counters of a project / workspace / org (`query` selects it)."""
         rule_ids = self.rules.delete_where(query)
+        self.rules.versions.delete_many({"_id": query["projectId"]} if "projectId" in query else query)
         return {"rules": len(rule_ids), "traces": self.traces.delete_where(query),
                 "due": self.due.delete_where(query), "rate": self.rate.delete_where(query)}
