@@ -253,7 +253,14 @@ class Worker:
         self.stats = {"published": 0, "handled": 0, "skipped": 0, "retried": 0, "deadLettered": 0}
 
     # ---- declaration
-    def consume(self, stream: str, handler, *, subjects: list[str] | None = None, durable: str | None = None):
+    def consume(self, stream: str, handler, *, subjects: list[str] | None = None, durable: str | None = None,
+                idempotent: bool = False):
+        """Run `handler(envelope)` for each event of `stream` (on `subjects`). Event ids already
+        handled are skipped through the `processed_events` collection (two commands per event);
+        a handler that is idempotent by itself (e.g. it writes with ids derived from the event id)
+        says `idempotent=True` and spares them."""
+        if idempotent:
+            handler._stellary_idempotent = True
         self.consumers.append((stream, subjects, handler, durable or self.service))
 
     def _consumer_groups(self) -> dict:
@@ -278,6 +285,8 @@ class Worker:
                     if any(subject_matches(pattern, subject) for pattern in subjects):
                         handler(envelope)
 
+            if all(getattr(h, "_stellary_idempotent", False) for _, h in entries):
+                dispatch._stellary_idempotent = True
             out[key] = (sorted({s for subjects, _ in entries for s in subjects}), dispatch)
         return out
 
@@ -507,12 +516,14 @@ class Worker:
             envelope = json.loads(msg.data)
             if not isinstance(envelope, dict) or "id" not in envelope:
                 raise ValueError("not an event envelope")
-            if await asyncio.to_thread(self.processed.seen, consumer_key, envelope["id"]):
+            bookkeeping = not getattr(handler, "_stellary_idempotent", False)
+            if bookkeeping and await asyncio.to_thread(self.processed.seen, consumer_key, envelope["id"]):
                 self.stats["skipped"] += 1
                 await msg.ack()
                 return
             await asyncio.to_thread(handler, envelope)
-            await asyncio.to_thread(self.processed.mark, consumer_key, envelope["id"])
+            if bookkeeping:
+                await asyncio.to_thread(self.processed.mark, consumer_key, envelope["id"])
             self.stats["handled"] += 1
             await msg.ack()
         except Exception as exc:  # noqa: BLE001 - any handler failure: retry, then park

@@ -28,6 +28,7 @@ import logging
 from libs.common.kit import on_tenant_deleted
 
 from .service import ACTIVITY_SUBJECTS, NotificationsService
+from .storage import to_api
 from .stream import LIVE_SUBJECT
 
 log = logging.getLogger(__name__)
@@ -45,11 +46,14 @@ def register(worker, service: NotificationsService, announce) -> None:
         announce_new(service.record_requested(envelope=envelope))
 
     def announce_new(created: list[dict]) -> None:
-        by_user: dict[str, list[str]] = {}
+        """Wake the recipients' streams with the new rows themselves (the stream sends them without
+        reading them back; a lost wake-up is caught by its safety poll)."""
+        by_user: dict[str, list[dict]] = {}
         for doc in created:
-            by_user.setdefault(doc["userId"], []).append(doc["_id"])
-        for user_id, ids in by_user.items():
-            announce(f"{LIVE_SUBJECT}.{user_id}", {"ids": ids})
+            by_user.setdefault(doc["userId"], []).append(doc)
+        for user_id, docs in by_user.items():
+            announce(f"{LIVE_SUBJECT}.{user_id}", {"ids": [d["_id"] for d in docs],
+                                                   "rows": [to_api(d) | {"seq": d["seq"]} for d in docs]})
 
     def on_identity(envelope: dict) -> None:
         data = envelope.get("data") or {}
@@ -59,7 +63,9 @@ def register(worker, service: NotificationsService, announce) -> None:
         elif kind == "identity.org_member.removed":
             service.forget_member(user_id=data.get("userId"), org_id=data.get("orgId"))
 
-    worker.consume("BOARDS", on_activity, subjects=sorted(ACTIVITY_SUBJECTS))
+    # Both handlers write notifications whose ids derive from the event id (a redelivery inserts
+    # nothing): no processed-id bookkeeping needed.
+    worker.consume("BOARDS", on_activity, subjects=sorted(ACTIVITY_SUBJECTS), idempotent=True)
     on_tenant_deleted(worker, service.purge_tenant)
     worker.consume("IDENTITY", on_identity, subjects=IDENTITY_SUBJECTS)
-    worker.consume("AUTOMATIONS", on_automation, subjects=["automations.notification.requested"])
+    worker.consume("AUTOMATIONS", on_automation, subjects=["automations.notification.requested"], idempotent=True)

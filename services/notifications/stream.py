@@ -71,9 +71,11 @@ class LiveHub:
         user_id = subject.rsplit(".", 1)[-1]
         with self._lock:
             watchers = list(self._watchers.get(user_id, ()))
-        ids = (payload or {}).get("ids") or []
+        payload = payload or {}
+        ids = payload.get("ids") or []
+        rows = [r for r in payload.get("rows") or [] if isinstance(r, dict) and r.get("userId") == user_id]
         for q in watchers:
-            q.put(ids)
+            q.put((ids, rows))
 
     @property
     def open_streams(self) -> int:
@@ -105,6 +107,7 @@ def event_stream(*, store: NotificationStore, hub: LiveHub, user_id: str, last_e
         started = last_write = time.monotonic()
         next_poll = 0.0
         pending_ids: list[str] = []
+        given: dict[str, dict] = {}   # rows that came with a wake-up: sent without reading them back
         woken = False
         while time.monotonic() - started < max_age_s:
             out = []
@@ -116,11 +119,18 @@ def event_stream(*, store: NotificationStore, hub: LiveHub, user_id: str, last_e
             fresh = [i for i in dict.fromkeys(pending_ids) if i not in sent and is_id(i)]
             pending_ids = []
             if fresh:
-                for doc in sorted(store.by_ids(user_id=user_id, ids=fresh[:BATCH]), key=lambda d: (d["seq"], d["_id"])):
-                    sent[doc["_id"]] = doc["seq"]
-                    cursor = max(cursor, doc["seq"])
-                    out.append(_frame("notification", to_api(doc), cursor))
+                batch = fresh[:BATCH]
+                known = [given.pop(i) for i in batch if i in given]
+                missing = [i for i in batch if all(r["id"] != i for r in known)]
+                read = [to_api(d) | {"seq": d["seq"]} for d in store.by_ids(user_id=user_id, ids=missing)] if missing else []
+                for row in sorted(known + read, key=lambda r: (r["seq"], r["id"])):
+                    row = dict(row)
+                    seq = row.pop("seq")
+                    sent[row["id"]] = seq
+                    cursor = max(cursor, seq)
+                    out.append(_frame("notification", row, cursor))
                 pending_ids = fresh[BATCH:]
+            given.clear()
             if out:  # the notifications first: the count query must not delay them
                 yield "".join(out)
                 last_write = time.monotonic()
@@ -143,10 +153,14 @@ def event_stream(*, store: NotificationStore, hub: LiveHub, user_id: str, last_e
             woken = False
             timeout = max(0.0, min(next_poll, last_write + heartbeat_s) - time.monotonic())
             try:
-                pending_ids.extend(wakeups.get(timeout=timeout))
+                ids, rows = wakeups.get(timeout=timeout)
+                pending_ids.extend(ids)
+                given.update((r["id"], r) for r in rows if isinstance(r.get("seq"), int))
                 woken = True
                 while True:  # a burst of wake-ups: take them all at once
-                    pending_ids.extend(wakeups.get_nowait())
+                    ids, rows = wakeups.get_nowait()
+                    pending_ids.extend(ids)
+                    given.update((r["id"], r) for r in rows if isinstance(r.get("seq"), int))
             except queue.Empty:
                 pass
     finally:
