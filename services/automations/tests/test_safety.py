@@ -197,3 +197,37 @@ def test_org_deletion_removes_its_rules(base, automations_db):
     assert automations_db["rules"].find_one({"_id": rule["id"]})
     assert user.delete(f"/organizations/{slug}").status_code == 200
     wait_until(lambda: automations_db["rules"].find_one({"_id": rule["id"]}) is None, timeout=15)
+
+
+def test_an_assignee_who_left_the_workspace_fails_clearly(owner, member, project):
+    rule = make_rule(owner, project, "task_created", {"type": "assign", "params": {"assigneeId": member.user_id}})
+    assert owner.delete(f"{owner.W}/members/{member.user_id}").status_code == 200
+    card = make_card(owner, project)
+    trace = wait_traces(owner, project, rule)[0]
+    assert trace["result"] == "failed"
+    assert f"user {member.user_id} is not a member of the workspace" in trace["detail"]
+    assert get_card(owner, project, card)["assigneeId"] is None
+
+
+def test_a_redelivered_event_runs_nothing_twice(stack, owner, project, automations_db):
+    from libs.common.mongo import new_id
+    from services.boards.tests.helpers import EventTap
+    from services.notifications.tests.support import Publisher
+
+    tap = EventTap(f"nats://127.0.0.1:{stack.infra.nats_port}", "boards.card.created")
+    publisher = Publisher(f"nats://127.0.0.1:{stack.infra.nats_port}")
+    try:
+        rule = make_rule(owner, project, "task_created", {"type": "add_comment", "params": {"content": "once"}})
+        card = make_card(owner, project)
+        env = tap.wait_for(lambda e: e["data"]["card"]["id"] == card["id"])
+        wait_traces(owner, project, rule)
+        wait_card(owner, project, card, lambda c: c["commentCount"] == 1)
+        # As if the worker had died before recording the event as processed: it comes again.
+        wait_until(lambda: automations_db["processed_events"].find_one({"_id": {"$regex": env["id"]}}))
+        automations_db["processed_events"].delete_many({"_id": {"$regex": env["id"]}})
+        publisher.publish("boards.card.created", env, msg_id=new_id())
+        wait_until(lambda: automations_db["processed_events"].find_one({"_id": {"$regex": env["id"]}}), timeout=15)
+        assert get_card(owner, project, card)["commentCount"] == 1 and len(traces(owner, project, rule)) == 1
+    finally:
+        publisher.close()
+        tap.close()
