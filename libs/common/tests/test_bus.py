@@ -2,30 +2,17 @@
 outage, idempotent consumers, request/reply commands with errors, dead-lettering of poison events."""
 import asyncio
 import json
-import shutil
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import nats
 import pytest
 
-from devtools.infra import Infra
 from libs.common.bus import Outbox, SyncNats, Worker, dumps, ensure_stream, event
 from libs.common.errors import NotFound, ServiceUnavailable
 from libs.common.mongo import connect, new_id
 from libs.common.settings import CommonSettings
 from tests.support import wait_until
-
-
-@pytest.fixture(scope="module")
-def infra():
-    root = Path(tempfile.mkdtemp(prefix="stellary-bus-"))
-    inf = Infra.start(root, s3=False)
-    yield inf
-    inf.stop()
-    shutil.rmtree(root, ignore_errors=True)
 
 
 class Settings(CommonSettings):

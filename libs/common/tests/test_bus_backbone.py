@@ -3,12 +3,10 @@ server: an outage's backlog delivered once, a worker SIGKILLed mid-batch, and pe
 cost does not grow with history."""
 import asyncio
 import os
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -17,7 +15,7 @@ from pathlib import Path
 import nats
 import pytest
 
-from devtools.infra import Infra, stop_process
+from devtools.infra import stop_process
 from libs.common.bus import Heartbeats, Outbox, Processed, SyncNats, Worker, event
 from libs.common.mongo import connect, new_id, now_ms
 from libs.common.settings import CommonSettings
@@ -26,15 +24,6 @@ from tests.support import wait_until
 from .test_bus import RunningWorker
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(scope="module")
-def infra():
-    root = Path(tempfile.mkdtemp(prefix="stellary-backbone-"))
-    inf = Infra.start(root, s3=False)
-    yield inf
-    inf.stop()
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def _settings(name, infra, **over):

@@ -6,15 +6,11 @@ against a real MongoDB as well (there, every "gap" assertion checks MongoDB's ow
 stand-in release closes a gap, its test fails here: drop the workaround then.
 """
 import os
-import shutil
-import tempfile
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from devtools.infra import Infra
 from libs.common.mongo import (CURRENT, _is_stand_in, after_commit, connect, ensure_collections, from_ms, new_id,
                                read_bool, read_date, reader, set_update, to_ms, unit_of_work)
 
@@ -22,18 +18,9 @@ WHEN = datetime(2026, 1, 2, 3, 4, 5, 123000, tzinfo=timezone.utc)
 SERVERS = ["stand-in"] + (["mongodb"] if os.environ.get("MONGO_TEST_URI") else [])
 
 
-@pytest.fixture(scope="module")
-def stand_in_uri():
-    root = Path(tempfile.mkdtemp(prefix="stellary-dialect-"))
-    inf = Infra.start(root, s3=False)
-    yield inf.env["MONGO_URI"]
-    inf.stop()
-    shutil.rmtree(root, ignore_errors=True)
-
-
 @pytest.fixture(params=SERVERS)
-def server(request, stand_in_uri):
-    uri = stand_in_uri if request.param == "stand-in" else os.environ["MONGO_TEST_URI"]
+def server(request, mongo_uri):
+    uri = mongo_uri if request.param == "stand-in" else os.environ["MONGO_TEST_URI"]
     client = connect(uri, "dialect-test")
     db = client[f"dialect_{new_id()[-8:]}"]
     ensure_collections(db, ["c"])

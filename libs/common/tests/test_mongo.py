@@ -1,14 +1,11 @@
 """unit_of_work against the real Mongo-protocol server: concurrent transactions from several
 processes all commit (the stand-in needs them serialised on the machine), and a failure rolls back."""
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from devtools.infra import Infra
 from libs.common.mongo import connect, unit_of_work
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -28,15 +25,6 @@ for i in range(40):
         errors += 1
 print(errors)
 """
-
-
-@pytest.fixture(scope="module")
-def mongo_uri():
-    root = Path(tempfile.mkdtemp(prefix="stellary-mongo-"))
-    infra = Infra.start(root, s3=False)
-    yield infra.env["MONGO_URI"]
-    infra.stop()
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_concurrent_transactions_from_three_processes_all_commit(mongo_uri):
