@@ -243,6 +243,7 @@ class Worker:
         self.consumers: list[tuple[str, list[str] | None, callable, str]] = []
         self.commands: dict[str, callable] = {}
         self.periodic: list[tuple[float, callable]] = []
+        self.companions: list[tuple[callable, callable]] = []
         self.stop = None
         self.nc = None
         self.js = None
@@ -262,6 +263,11 @@ class Worker:
         if idempotent:
             handler._stellary_idempotent = True
         self.consumers.append((stream, subjects, handler, durable or self.service))
+
+    def alongside(self, start, stop) -> None:
+        """A component with its own thread (a scheduler…) started after the worker connected and
+        stopped before it drains."""
+        self.companions.append((start, stop))
 
     def _consumer_groups(self) -> dict:
         """One durable consumer per (stream, durable): several `consume()` calls on one stream (the
@@ -336,11 +342,18 @@ class Worker:
         for seconds, fn, idle_max in self.periodic:
             self.tasks.append(asyncio.create_task(self._every(seconds, fn, idle_max)))
         self.tasks.append(asyncio.create_task(self._every(HEARTBEAT_S, self._heartbeat), name="heartbeat"))
+        for start, _ in self.companions:
+            start()
         log.info("%s worker started (relay=%s, consumers=%d, commands=%s)", self.service,
                  self.relay_enabled, len(self.consumers), sorted(self.commands))
 
     async def shutdown(self) -> None:
         self.stop.set()
+        for _, stop in self.companions:
+            try:
+                stop()
+            except Exception:  # noqa: BLE001 - stopping anyway
+                log.exception("%s: stopping a companion failed", self.service)
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)

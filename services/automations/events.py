@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import logging
 
+from libs.common.kit import on_tenant_deleted
+
 from . import engine
 from .scheduler import to_ms
 
@@ -35,7 +37,6 @@ log = logging.getLogger(__name__)
 BOARDS_SUBJECTS = ["boards.card.created", "boards.card.updated", "boards.card.moved", "boards.card.archived",
                    "boards.card.deleted", "boards.card.assigned", "boards.checklist.completed",
                    "boards.project.deleted"]
-IDENTITY_SUBJECTS = ["identity.org.deleted", "identity.workspace.deleted"]
 
 
 def follow_due_date(stores, scheduler, envelope: dict) -> None:
@@ -74,15 +75,11 @@ def register(worker, *, stores, executor, scheduler, settings) -> None:
         follow_due_date(stores, scheduler, envelope)
         executor.handle(envelope, engine.triggers_for(envelope))
 
-    def on_identity(envelope: dict) -> None:
-        data = envelope.get("data") or {}
-        if envelope.get("type") == "identity.workspace.deleted" and data.get("workspaceId"):
-            stores.delete_tenant({"workspaceId": data["workspaceId"]})
-        elif envelope.get("type") == "identity.org.deleted":
-            for ws_id in data.get("workspaceIds") or []:
-                stores.delete_tenant({"workspaceId": ws_id})
-            if data.get("orgId"):
-                stores.delete_tenant({"orgId": data["orgId"]})
+    def purge_tenant(tenant) -> list[dict]:
+        removed = [stores.delete_tenant({"workspaceId": ws_id}) for ws_id in tenant.workspace_ids]
+        if tenant.whole_org and tenant.org_id:
+            removed.append(stores.delete_tenant({"orgId": tenant.org_id}))
+        return removed
 
     def prune() -> None:
         """Traces older than the retention, counters of past minutes (indexed deletes)."""
@@ -94,5 +91,5 @@ def register(worker, *, stores, executor, scheduler, settings) -> None:
             log.info("pruned %d traces older than %d days", removed, settings.trace_retention_days)
 
     worker.consume("BOARDS", on_boards, subjects=BOARDS_SUBJECTS)
-    worker.consume("IDENTITY", on_identity, subjects=IDENTITY_SUBJECTS)
+    on_tenant_deleted(worker, purge_tenant)
     worker.every(600, prune)

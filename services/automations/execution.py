@@ -1,8 +1,6 @@
-"""Running rules in the worker: one evaluation per (event, rule whose trigger matched), one trace each.
-
-For each rule of the project with a matching trigger whose conditions all hold (an execution; a rule whose
-conditions do not hold did not run and leaves no trace — `POST …/test` says which condition fails), in
-creation order:
+"""Running rules in the worker: one evaluation per (event, rule whose trigger matched), one trace each
+— no silent outcome. For each enabled rule of the project with a matching trigger, in creation order:
+    a condition does not hold        -> skipped  "conditions not met: toColumnId" (nothing ran)
     chain deeper than the limit      -> skipped  "chain depth limit (5) reached: …"
     this rule already ran on this
     card earlier in the chain        -> skipped  "loop: …"
@@ -96,8 +94,14 @@ class Executor:
         if not project_id or not triggers or not card.get("id"):
             return []
         fact = engine.facts_of(envelope)
-        rules = [r for r in self.rules_of(project_id) if r["trigger"] in triggers
-                 and all(engine.check(r.get("conditions") or {}, fact).values())]
+        rules, unmet = [], {}
+        for rule in self.rules_of(project_id):
+            if rule["trigger"] not in triggers:
+                continue
+            rules.append(rule)
+            failing = [k for k, ok in engine.check(rule.get("conditions") or {}, fact).items() if not ok]
+            if failing:
+                unmet[rule["id"]] = "conditions not met: " + ", ".join(sorted(failing))
         if not rules:
             return []
         ids = {rule["id"]: derived_id(envelope["id"], rule["id"]) for rule in rules}
@@ -106,17 +110,20 @@ class Executor:
         target = Target(workspace_id=envelope.get("workspaceId"), org_id=envelope.get("orgId"),
                         project_id=project_id, card=card, project_name=project.get("name"),
                         member_ids=list(data.get("projectMemberIds") or []), event_id=envelope["id"])
-        traces = [self.evaluate(rule, envelope, chain, target, ids[rule["id"]])
+        traces = [self.evaluate(rule, envelope, chain, target, ids[rule["id"]], unmet.get(rule["id"]))
                   for rule in rules if ids[rule["id"]] not in done]
         self._write(traces)
         return traces
 
-    def evaluate(self, rule: dict, envelope: dict, chain: dict, target: Target, trace_id: str) -> dict:
+    def evaluate(self, rule: dict, envelope: dict, chain: dict, target: Target, trace_id: str,
+                 unmet: str | None = None) -> dict:
         started = time.perf_counter()
         depth = chain["depth"] + 1
         key = engine.run_key(rule["id"], target.card["id"])
         result, detail = "skipped", None
-        if depth > self.settings.max_chain_depth:
+        if unmet:
+            detail = unmet
+        elif depth > self.settings.max_chain_depth:
             detail = (f"chain depth limit ({self.settings.max_chain_depth}) reached: not run "
                       f"(chain {chain['id']})")
         elif key in chain["path"]:

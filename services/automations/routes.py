@@ -1,9 +1,10 @@
 """Automations' HTTP endpoints (API.md §2: `P/automations…`): thin handlers — check the path's
 workspace, call the service, return. Any workspace member reads and writes rules; the gateway
 checks PAT scopes (`projects:read` for GET, `projects:write` otherwise)."""
-from flask import current_app, jsonify
+from flask import current_app
 
 from libs.common.context import workspace_caller
+from libs.common.paging import paged
 from libs.common.web import Api
 
 from . import schemas as s
@@ -61,10 +62,7 @@ def toggle_rule(org, ws, project_id, rule_id, body):
 def list_traces(org, ws, project_id, rule_id, query):
     rows, cursor = svc().traces(caller=workspace_caller(org, ws), project_id=project_id, rule_id=rule_id,
                                 limit=query["limit"], cursor=query["cursor"])
-    response = jsonify(rows)
-    if cursor:
-        response.headers["X-Next-Cursor"] = cursor
-    return response
+    return paged(rows, cursor)
 
 
 @api.route(R + "/test", "POST", body=s.TestIn, response=s.TestOut,

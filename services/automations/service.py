@@ -9,19 +9,17 @@ Nothing here is published: no other service acts on rule changes. Runs happen in
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from libs.common.context import Caller
 from libs.common.errors import BadRequest, Conflict, NotFound
 from libs.common.mongo import is_id, iso, new_id, now
+from libs.common.paging import decode_cursor, encode_cursor
 
 from . import engine
 from .actions import check_condition_refs, check_refs, preview
 from .schemas import MOVE_TRIGGERS
 from .storage import Stores
-
-_CURSOR = re.compile(r"^(\d{1,20})\.([0-9a-f]{24})$")
 
 
 def render_rule(rule: dict) -> dict:
@@ -187,17 +185,12 @@ class AutomationsService:
     def traces(self, *, caller: Caller, project_id: str, rule_id: str, limit: int,
                cursor: str | None) -> tuple[list[dict], str | None]:
         rule = self.get_or_raise(caller, project_id, rule_id)
-        after = None
-        if cursor:
-            match = _CURSOR.match(cursor)
-            if not match:
-                raise BadRequest("Invalid cursor")
-            after = (int(match.group(1)), match.group(2))
+        after = decode_cursor(cursor, int, str)
         rows = self.stores.traces.page(rule["id"], limit=limit + 1, after=after)
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
-            next_cursor = f"{rows[-1]['createdAtMs']}.{rows[-1]['id']}"
+            next_cursor = encode_cursor(rows[-1]["createdAtMs"], rows[-1]["id"])
         return [render_trace(t) for t in rows], next_cursor
 
     # ------------------------------------------------------------------ dry run

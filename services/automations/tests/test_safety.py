@@ -3,8 +3,18 @@ import uuid
 
 from tests.support import assert_error, register, wait_until
 
-from .conftest import (MISSING, P, get_card, make_card, make_project, make_rule, patch_card, traces, wait_card,
-                       wait_traces)
+from .conftest import (
+    MISSING,
+    P,
+    get_card,
+    make_card,
+    make_project,
+    make_rule,
+    patch_card,
+    traces,
+    wait_card,
+    wait_traces,
+)
 
 
 def add_column(client, project, name) -> dict:

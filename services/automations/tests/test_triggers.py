@@ -5,7 +5,16 @@ from services.boards.tests.helpers import EventTap
 from services.notifications.tests.support import SSE, wait_notifications
 from tests.support import wait_until
 
-from .conftest import P, get_card, make_card, make_rule, patch_card, traces, wait_card, wait_traces
+from .conftest import (
+    P,
+    get_card,
+    make_card,
+    make_rule,
+    patch_card,
+    traces,
+    wait_card,
+    wait_traces,
+)
 
 
 def parse(ts):
@@ -18,10 +27,13 @@ def test_task_moved_sets_priority_and_traces_the_run(owner, project):
                      conditions={"toColumnId": done})
     card = make_card(owner, project, priority="low")
     patch_card(owner, project, card, columnId=project["columns"][1]["id"])  # conditions not met: no run
+    unmet = wait_traces(owner, project, rule, 1)[0]
+    assert unmet["result"] == "skipped" and unmet["detail"] == "conditions not met: toColumnId"
+    assert get_card(owner, project, card)["priority"] == "low"
     patch_card(owner, project, card, columnId=done)
     wait_card(owner, project, card, lambda c: c["priority"] == "high")
-    trace = wait_traces(owner, project, rule, 1)[0]
-    assert len(traces(owner, project, rule)) == 1
+    trace = wait_traces(owner, project, rule, 2)[0]   # newest first
+    assert len(traces(owner, project, rule)) == 2
     assert trace["result"] == "success" and trace["ruleId"] == rule["id"]
     assert trace["actorId"] == owner.user_id and trace["targetCardId"] == card["id"]
     assert trace["chain"]["depth"] == 1 and trace["chain"]["id"] == trace["triggeredBy"]

@@ -9,7 +9,16 @@ from devtools.infra import stop_process
 from devtools.stack import ROOT
 from tests.support import wait_until
 
-from .conftest import P, get_card, make_card, make_rule, patch_card, traces, wait_card, wait_traces
+from .conftest import (
+    P,
+    get_card,
+    make_card,
+    make_rule,
+    patch_card,
+    traces,
+    wait_card,
+    wait_traces,
+)
 
 
 def iso_in(seconds: float) -> str:
