@@ -84,6 +84,7 @@ class CardIn(StrictSchema):
                             load_default=list)
     labelIds = fields.List(fields.String(), load_default=list)
     order = fields.Integer(validate=validate.Range(min=0), allow_none=True, load_default=None)
+    scopeId = IdStr(allow_none=True)   # optional; must be the column's scope (null = the main board)
 
 
 class CardPatch(StrictSchema):

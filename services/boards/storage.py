@@ -5,7 +5,10 @@ Ids are 24-hex strings, `_id` included (see DESIGN.md on the embedded MongoDB st
 """
 from __future__ import annotations
 
-from pymongo import ASCENDING, ReturnDocument
+import threading
+import time
+
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from libs.common.mongo import ensure_collections, reader
@@ -39,6 +42,73 @@ def _next_order(col, query, session=None) -> int:
     return last[0]["order"] + 1 if last else 0
 
 
+def _eq(value):
+    """An equality the embedded stand-in serves from an index: it turns a bare `{field: value}` into an
+    array-aware scan (json_each) but `{field: {"$eq": value}}` into an index search (explain shows
+    "USING INDEX"). MongoDB answers both alike."""
+    return {"$eq": value}
+
+
+# ----------------------------------------------------------------------------- card ranks
+# A card's place in its column is its `rank` (a 64-bit integer); the API's dense `order` is its position
+# in its column sorted by (rank, _id), computed at read time. A move writes the moved card only.
+# New ranks: the end of a column = a clock reading in ns (after every rank the project has handed
+# out: `rankMax`, fixed up in the rare case of a clock behind it); between two cards = the midpoint;
+# the top = the first rank - GAP. When two neighbours leave no integer between them the column is
+# renumbered once (`rebalance`). Integers, not floats: the stand-in keeps 15 significant digits of a
+# double (a clock-sized float loses its fraction), an int64 exactly.
+GAP = 1 << 20
+_CLOCK = threading.Lock()
+_LAST_RANK = [0]
+
+
+def clock_rank(floor: int = 0) -> int:
+    """A rank after every rank this process handed out and after `floor`."""
+    with _CLOCK:
+        rank = max(time.time_ns(), _LAST_RANK[0] + 1, int(floor) + 1)
+        _LAST_RANK[0] = rank
+        return rank
+
+
+def rank_between(before: int | None, after: int | None) -> int | None:
+    """A rank strictly between two neighbours (None: no neighbour on that side); None when the integers
+    between them ran out (the caller rebalances the column) or at the end (the caller takes a clock rank)."""
+    if after is None:
+        return None
+    if before is None:
+        return int(after) - GAP
+    mid = (int(before) + int(after)) // 2
+    return mid if before < mid < after else None
+
+
+def dense_orders(cards: list[dict]) -> None:
+    """Set each card's `order`: its position in its column by (rank, id)."""
+    by_column: dict[str, list[dict]] = {}
+    for card in cards:
+        by_column.setdefault(card["columnId"], []).append(card)
+    for column_cards in by_column.values():
+        column_cards.sort(key=lambda c: (c.get("rank", 0), c["id"]))
+        for position, card in enumerate(column_cards):
+            card["order"] = position
+
+
+def board_map(columns: list[dict], cards: list[dict]) -> dict:
+    """The project fields of a new board: `board` ({columnId: {n: cards, s: scopeId, name}}) and
+    `rankMax`; cards without a `rank` take their dense `order`."""
+    board = {c["id"]: {"n": 0, "s": c.get("scopeId"), "name": c["name"]} for c in columns}
+    top = 0
+    for card in cards:
+        card.setdefault("rank", int(card.get("order") or 0))
+        top = max(top, card["rank"])
+        if card["columnId"] in board:
+            board[card["columnId"]]["n"] += 1
+    return {"board": board, "rankMax": top, "boardRev": 0}
+
+
+# what a card in a list is read with: every field of the answer, none of the storage-only ones
+LIST_FIELDS = {"orgId": 0, "workspaceId": 0, "order": 0}
+
+
 class Duplicate(Exception):
     """A unique index refused the write."""
 
@@ -51,8 +121,10 @@ def ensure_indexes(db) -> None:
     # no index on "members.userId": the embedded stand-in's find() then misses matches on that array path
     db["columns"].create_index([("projectId", ASCENDING), ("scopeId", ASCENDING), ("order", ASCENDING)])
     db["columns"].create_index("workspaceId")
-    db["cards"].create_index([("columnId", ASCENDING), ("order", ASCENDING)])
-    db["cards"].create_index([("projectId", ASCENDING), ("order", ASCENDING)])
+    db["cards"].create_index([("projectId", ASCENDING), ("columnId", ASCENDING), ("rank", ASCENDING)])
+    for name, info in db["cards"].index_information().items():   # the dense `order` indexes of before ranks
+        if "order" in [k for k, _ in info.get("key", [])]:
+            db["cards"].drop_index(name)
     db["cards"].create_index([("workspaceId", ASCENDING), ("assigneeId", ASCENDING)])
     db["cards"].create_index("orgId")
     db["comments"].create_index([("cardId", ASCENDING), ("createdAt", ASCENDING)])
@@ -111,13 +183,14 @@ class BoardsStore:
         return self._insert(self.projects, doc, session)
 
     def get_project(self, ws_id, project_id, session=None):
-        return _out(self.projects.find_one({"_id": project_id, "workspaceId": ws_id}, session=session))
+        return _out(self.projects.find_one({"_id": _eq(project_id), "workspaceId": _eq(ws_id)}, session=session))
 
     def list_projects(self, ws_id):
         return [_out(d) for d in self.projects.find({"workspaceId": ws_id}).sort([("createdAt", 1), ("_id", 1)])]
 
     def update_project(self, ws_id, project_id, changes, session=None):
-        return self._update(self.projects, {"_id": project_id, "workspaceId": ws_id}, {"$set": changes}, session)
+        return self._update(self.projects, {"_id": project_id, "workspaceId": ws_id},
+                            {"$set": changes, "$inc": {"boardRev": 1}}, session)
 
     def add_project_member(self, ws_id, project_id, member, updated_at, session=None) -> bool:
         # read-then-$set: the embedded stand-in mangles `$push` of a sub-document (it stores the array's
@@ -127,12 +200,14 @@ class BoardsStore:
         if doc is None or any(m["userId"] == member["userId"] for m in members):
             return False
         self.projects.update_one({"_id": project_id, "workspaceId": ws_id},
-                                 {"$set": {"members": members + [member], "updatedAt": updated_at}}, session=session)
+                                 {"$set": {"members": members + [member], "updatedAt": updated_at},
+                                  "$inc": {"boardRev": 1}}, session=session)
         return True
 
     def remove_project_member(self, ws_id, project_id, user_id, updated_at, session=None) -> bool:
         res = self.projects.update_one({"_id": project_id, "workspaceId": ws_id, "members.userId": user_id},
-                                       {"$pull": {"members": {"userId": user_id}}, "$set": {"updatedAt": updated_at}},
+                                       {"$pull": {"members": {"userId": user_id}}, "$set": {"updatedAt": updated_at},
+                                        "$inc": {"boardRev": 1}},
                                        session=session)
         return res.modified_count == 1
 
@@ -141,7 +216,8 @@ class BoardsStore:
         for doc in self.projects.find({"members.userId": user["id"]}, {"members": 1}, session=session):
             members = [dict(m, email=user.get("email", m.get("email")), name=user.get("name"))
                        if m["userId"] == user["id"] else m for m in doc.get("members") or []]
-            self.projects.update_one({"_id": doc["_id"]}, {"$set": {"members": members}}, session=session)
+            self.projects.update_one({"_id": doc["_id"]}, {"$set": {"members": members}, "$inc": {"boardRev": 1}},
+                                     session=session)
 
     def projects_with_member(self, ws_id, user_id, session=None):
         return [_out(d) for d in self.projects.find({"workspaceId": ws_id, "members.userId": user_id},
@@ -149,8 +225,57 @@ class BoardsStore:
 
     def lock_board(self, project_id, session=None) -> None:
         """Write the project's document first thing in a transaction: two transactions changing the same
-        board's orders then conflict (one is retried) instead of both reading the same orders."""
-        self.projects.update_one({"_id": project_id}, {"$inc": {"boardRev": 1}}, session=session)
+        board's orders then conflict (one is retried) instead of both reading the same orders. `boardRev`
+        is also the board's version (the ETag of its lists): every write to its columns or cards bumps it."""
+        self.projects.update_one({"_id": _eq(project_id)}, {"$inc": {"boardRev": 1}}, session=session)
+
+    bump = lock_board
+
+    def bump_workspace(self, ws_id, session=None) -> None:
+        self.projects.update_many({"workspaceId": _eq(ws_id)}, {"$inc": {"boardRev": 1}}, session=session)
+
+    def board_write(self, ws_id, project_id, counts: dict, *, rank=None, set_=None, unset=(), session=None):
+        """One command for the project side of a card write: bump the version, $inc the card counts of the
+        board map (`board.<columnId>.n`, each column required to exist), record a handed-out end `rank`
+        in `rankMax`. Returns the project after it, or None (no such project, or a column not in it)."""
+        query = {"_id": _eq(project_id), "workspaceId": _eq(ws_id)}
+        query.update({f"board.{c}": {"$exists": True} for c in counts})
+        update: dict = {"$inc": {"boardRev": 1, **{f"board.{c}.n": d for c, d in counts.items() if d}}}
+        if rank is not None:
+            update["$max"] = {"rankMax": rank}
+        if set_:
+            update["$set"] = set_
+        if unset:
+            update["$unset"] = {k: "" for k in unset}
+        return _out(self.projects.find_one_and_update(query, update, return_document=ReturnDocument.AFTER,
+                                                      session=session))
+
+    def rebuild_board(self, project_id, session=None) -> dict:
+        """The board map of a project (`board: {columnId: {n, s, name}}`, `rankMax`) from its columns and
+        cards, and a `rank` for every card without one (its old dense `order`): the one-time migration of
+        projects from before ranks, and the repair after a scope deletion. Bounded by one board's size."""
+        columns = list(self.columns.find({"projectId": _eq(project_id)}, {"scopeId": 1, "name": 1}, session=session))
+        cards = list(self.cards.find({"projectId": _eq(project_id)}, {"columnId": 1, "order": 1, "rank": 1,
+                                                                       "createdAt": 1}, session=session))
+        board = {c["_id"]: {"n": 0, "s": c.get("scopeId"), "name": c["name"]} for c in columns}
+        by_column: dict = {}
+        for card in cards:
+            by_column.setdefault(card["columnId"], []).append(card)
+        writes, top = [], 0
+        for column_id, items in by_column.items():
+            if column_id in board:
+                board[column_id]["n"] = len(items)
+            if any("rank" not in c for c in items):
+                items.sort(key=lambda c: (c.get("rank", c.get("order", 0)), str(c.get("createdAt")), c["_id"]))
+                for position, card in enumerate(items):
+                    card["rank"] = position
+                    writes.append(UpdateOne({"_id": card["_id"]}, {"$set": {"rank": position}}))
+            top = max([top] + [c["rank"] for c in items])
+        if writes:
+            self.cards.bulk_write(writes, ordered=False, session=session)
+        return _out(self.projects.find_one_and_update(
+            {"_id": _eq(project_id)}, {"$set": {"board": board}, "$max": {"rankMax": top}, "$inc": {"boardRev": 1}},
+            return_document=ReturnDocument.AFTER, session=session))
 
     def delete_project_cascade(self, ws_id, project_id, session=None) -> None:
         for name in PROJECT_CHILDREN:
@@ -175,10 +300,11 @@ class BoardsStore:
 
     def list_columns(self, ws_id, project_id, *, scope=..., session=None):
         """`scope`: ... = every column of the project, None = the main board, an id = that scope."""
-        query = {"projectId": project_id, "workspaceId": ws_id}
+        query = {"projectId": _eq(project_id), "workspaceId": _eq(ws_id)}
         if scope is not ...:
             query["scopeId"] = scope
-        docs = self.columns.find(query, session=session).sort([("order", 1), ("createdAt", 1)])
+        docs = self.columns.find(query, {"orgId": 0, "workspaceId": 0}, session=session).sort([("order", 1),
+                                                                                               ("createdAt", 1)])
         return [_out(d) for d in docs]
 
     def columns_of_workspace(self, ws_id, project_ids=None):
@@ -212,9 +338,9 @@ class BoardsStore:
         return self._insert_many(self.cards, docs, session)
 
     def get_card(self, ws_id, card_id, project_id=None, session=None):
-        query = {"_id": card_id, "workspaceId": ws_id}
+        query = {"_id": _eq(card_id), "workspaceId": _eq(ws_id)}
         if project_id is not None:
-            query["projectId"] = project_id
+            query["projectId"] = _eq(project_id)
         return _out(self.cards.find_one(query, session=session))
 
     def cards_by_ids(self, ws_id, card_ids, project_id=None, session=None):
@@ -223,47 +349,83 @@ class BoardsStore:
             query["projectId"] = project_id
         return [_out(d) for d in self.cards.find(query, session=session)]
 
+    def position(self, card: dict, session=None) -> int:
+        """The dense `order` of one card: how many cards of its column rank before it."""
+        return self.cards.count_documents({"projectId": _eq(card["projectId"]), "columnId": _eq(card["columnId"]),
+                                           "rank": {"$lt": card.get("rank", 0)}}, session=session)
+
+    def with_position(self, card: dict | None, session=None) -> dict | None:
+        if card is not None:
+            card["order"] = self.position(card, session)
+        return card
+
     def list_cards(self, ws_id, project_id, *, archived="false", scope=..., column_id=None, skip=0, limit=None,
                    session=None):
-        query = {"projectId": project_id, "workspaceId": ws_id}
-        if archived == "true":
-            query["archived"] = True
-        elif archived == "false":
-            query["archived"] = False
+        """One find (the index on projectId), the dense orders computed here. Archived cards keep their
+        place, so they are read too and filtered out after the orders are known."""
+        query = {"projectId": _eq(project_id), "workspaceId": _eq(ws_id)}
         if scope is not ...:
             query["scopeId"] = scope
         if column_id is not None:
-            query["columnId"] = column_id
-        if not skip and not limit:   # a whole board: one find, sorted here (quicker than server-side)
-            docs = [_out(d) for d in self.cards.find(query, session=session)]
-            docs.sort(key=lambda d: (d["order"], d["createdAt"], d["id"]))
-            return docs
-        cursor = self.cards.find(query, session=session).sort([("order", 1), ("createdAt", 1), ("_id", 1)])
-        if skip:
-            cursor = cursor.skip(skip)
-        if limit:
-            cursor = cursor.limit(limit)
-        return [_out(d) for d in cursor]
+            query["columnId"] = _eq(column_id)
+        docs = [_out(d) for d in self.cards.find(query, LIST_FIELDS, session=session)]
+        dense_orders(docs)
+        if archived == "true":
+            docs = [d for d in docs if d.get("archived")]
+        elif archived == "false":
+            docs = [d for d in docs if not d.get("archived")]
+        docs.sort(key=lambda d: (d["order"], d["createdAt"], d["id"]))
+        if skip or limit:
+            docs = docs[skip:(skip + limit) if limit else None]
+        return docs
 
     def card_ids(self, query, session=None) -> list[str]:
         return [d["_id"] for d in self.cards.find(query, {"_id": 1}, session=session)]
 
     def cards_for_summary(self, ws_id, project_ids=None):
-        query = {"workspaceId": ws_id, "archived": False}
+        query = {"workspaceId": _eq(ws_id), "archived": False}
         if project_ids is not None:
             query["projectId"] = {"$in": list(project_ids)}
         fields = {"projectId": 1, "columnId": 1, "priority": 1, "dueDate": 1, "updatedAt": 1}
         return [_out(d) for d in self.cards.find(query, fields)]
 
     def column_size(self, column_id, session=None) -> int:
-        return _next_order(self.cards, {"columnId": column_id}, session)
+        return len(list(self.cards.find({"columnId": column_id}, {"_id": 1}, session=session).limit(1)))
 
-    def shift_cards(self, column_id, *, start, end=None, delta, session=None) -> None:
-        """$inc `order` by `delta` on the cards of a column whose order is in [start, end)."""
-        order = {"$gte": start}
-        if end is not None:
-            order["$lt"] = end
-        self.cards.update_many({"columnId": column_id, "order": order}, {"$inc": {"order": delta}}, session=session)
+    def neighbours(self, project_id, column_id, position: int, exclude_id=None, session=None):
+        """(rank before, rank after) the dense `position` of a column, leaving out `exclude_id` (the card
+        being moved): one indexed find of at most two cards. None = no card on that side."""
+        query = {"projectId": _eq(project_id), "columnId": _eq(column_id)}
+        if exclude_id is not None:
+            query["_id"] = {"$ne": exclude_id}
+        cursor = self.cards.find(query, {"rank": 1}, session=session).sort([("rank", 1), ("_id", 1)])
+        if position > 0:
+            cursor = cursor.skip(position - 1)
+        found = [d.get("rank", 0) for d in cursor.limit(2 if position > 0 else 1)]
+        if position == 0:
+            return None, (found[0] if found else None)
+        return (found[0] if found else None), (found[1] if len(found) > 1 else None)
+
+    def rebalance(self, project_id, column_id, session=None) -> None:
+        """Spread a column's ranks again (GAP apart, in their order) when two neighbours left no integer
+        between them. Rare; one find, one bulk write, the project's rankMax."""
+        docs = list(self.cards.find({"projectId": _eq(project_id), "columnId": _eq(column_id)}, {"rank": 1},
+                                    session=session).sort([("rank", 1), ("_id", 1)]))
+        if not docs:
+            return
+        low = int(docs[0].get("rank", 0))
+        self.cards.bulk_write([UpdateOne({"_id": d["_id"]}, {"$set": {"rank": low + GAP * i}})
+                               for i, d in enumerate(docs)], ordered=False, session=session)
+        self.projects.update_one({"_id": _eq(project_id)}, {"$max": {"rankMax": low + GAP * len(docs)}},
+                                 session=session)
+
+    def move_card(self, ws_id, project_id, card_id, set_: dict, *, not_in=None, session=None):
+        """One command: the card as it was before `set_` (None: no such card, or already in `not_in`)."""
+        query = {"_id": _eq(card_id), "workspaceId": _eq(ws_id), "projectId": _eq(project_id)}
+        if not_in is not None:
+            query["columnId"] = {"$ne": not_in}
+        return _out(self.cards.find_one_and_update(query, {"$set": set_}, return_document=ReturnDocument.BEFORE,
+                                                   session=session))
 
     def update_card(self, ws_id, card_id, *, set_=None, unset=None, inc=None, add=None, pull=None, session=None):
         update = {}
@@ -277,7 +439,10 @@ class BoardsStore:
             update["$addToSet"] = add
         if pull:
             update["$pull"] = pull
-        return self._update(self.cards, {"_id": card_id, "workspaceId": ws_id}, update, session)
+        card = self._update(self.cards, {"_id": _eq(card_id), "workspaceId": _eq(ws_id)}, update, session)
+        if card is not None:
+            self.bump(card["projectId"], session=session)
+        return card
 
     def update_cards(self, query, update, session=None) -> int:
         return self.cards.update_many(query, update, session=session).modified_count
@@ -340,6 +505,7 @@ class BoardsStore:
         self.labels.delete_one({"_id": label_id, "workspaceId": ws_id}, session=session)
         self.cards.update_many({"projectId": project_id, "labelIds": label_id},
                                {"$pull": {"labelIds": label_id}}, session=session)
+        self.bump(project_id, session=session)
 
     # ------------------------------------------------------------------ custom fields
     def insert_field(self, doc, session=None):
@@ -364,6 +530,7 @@ class BoardsStore:
         if card_ids is not None:
             query["_id"] = {"$in": list(card_ids)}
         self.cards.update_many(query, {"$unset": {key: ""}}, session=session)
+        self.bump(project_id, session=session)
 
     def delete_field(self, ws_id, project_id, field_id, session=None) -> None:
         self.fields.delete_one({"_id": field_id, "workspaceId": ws_id}, session=session)

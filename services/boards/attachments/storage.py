@@ -59,6 +59,8 @@ class AttachmentStore:
         """$inc the card's attachmentCount; False when the card is gone (deleted meanwhile)."""
         result = self.cards.update_one({"_id": card_id, "projectId": project_id, "workspaceId": workspace_id},
                                        {"$inc": {"attachmentCount": by}}, session=session)
+        # the board's version (the ETag of its card lists, see boards storage.lock_board)
+        self.db["projects"].update_one({"_id": {"$eq": project_id}}, {"$inc": {"boardRev": 1}}, session=session)
         return result.matched_count == 1
 
     # ---- metadata

@@ -3,16 +3,21 @@ from libs.common.paging import paged
 
 from .. import responses as r
 from .. import schemas as s
-from ..api import C, P, api, svc, who
+from ..api import C, P, api, conditional, svc, who
 
 
 @api.route(P + "/cards", "GET", query=s.CardsQuery, response=r.CardOut(many=True),
            summary="Cards of a project (archived excluded unless ?archived=true|all; ?scopeId=; limit+cursor)")
 def list_cards(org, ws, project_id, query):
-    items, next_cursor = svc().list_cards(actor=who(org, ws), project_id=project_id, archived=query["archived"],
-                                          scope_id=query["scopeId"], column_id=query["columnId"],
-                                          limit=query["limit"], cursor=query["cursor"])
-    return paged(items, next_cursor)
+    actor = who(org, ws)
+    project = svc().get_project_or_404(actor, project_id)
+
+    def build():
+        items, next_cursor = svc().list_cards(actor=actor, project_id=project_id, archived=query["archived"],
+                                              scope_id=query["scopeId"], column_id=query["columnId"],
+                                              limit=query["limit"], cursor=query["cursor"], project=project)
+        return paged(items, next_cursor)
+    return conditional(project, build)
 
 
 @api.route(P + "/columns/<column_id>/cards", "POST", body=s.CardIn, response=r.CardOut, status=201,

@@ -1,4 +1,5 @@
-"""Cards and their moves (dense order per column, one `$inc` per shifted range), comments, checklists.
+"""Cards and their moves (a rank per card, the dense order derived at read time: a move writes one card),
+comments, checklists.
 
 Mixed into `services.boards.service.BoardsService` (its store, outbox, client, bus and lookups).
 """
@@ -17,6 +18,7 @@ from ..domain import (
     schedule_attachment_deletions,
 )
 from ..schemas import MAX_CHECKLIST
+from ..storage import clock_rank, rank_between
 
 CARD_FIELDS = ("title", "description", "priority", "startDate", "dueDate")
 
@@ -55,22 +57,62 @@ class CardsMixin:
             raise NotFound("Card not found")
         return card
 
-    def _card_doc(self, actor: Actor, project: dict, column: dict, order: int, ts, **fields) -> dict:
+    def _card_doc(self, actor: Actor, project: dict, column: dict, order: int, ts, rank: int | None = None,
+                  **fields) -> dict:
+        """A card document; `order` is only its place in the answer (the stored place is `rank`)."""
         card = {"id": new_id(), "orgId": project.get("orgId"), "workspaceId": project["workspaceId"],
                 "projectId": project["id"], "columnId": column["id"], "scopeId": column.get("scopeId"),
                 "title": fields["title"], "description": fields.get("description"),
                 "priority": fields.get("priority") or "medium", "startDate": fields.get("startDate"),
                 "dueDate": fields.get("dueDate"), "assigneeId": fields.get("assigneeId"),
                 "archived": bool(fields.get("archived", False)), "order": order,
+                "rank": int(order) if rank is None else rank,
                 "labelIds": list(fields.get("labelIds") or []), "customFields": dict(fields.get("customFields") or {}),
                 "checklist": normalize_checklist(fields.get("checklist") or []),
                 "commentCount": 0, "attachmentCount": 0, "createdBy": actor.user_id, "createdAt": ts, "updatedAt": ts}
         return card
 
+    # ---------------------------------------------------------------- the board map and ranks
+    def _ranked_project(self, actor: Actor, project: dict) -> dict:
+        """The project with its board map (`board`, see storage.rebuild_board): built once for a project
+        from before ranks."""
+        if "board" in project:
+            return project
+        self.transaction(lambda s: self.store.rebuild_board(project["id"], session=s))
+        return self.get_project_or_404(actor, project["id"])
+
+    def _end_rank(self, project_after: dict, proposed: int, s) -> int:
+        """`proposed` (a clock rank, already $max-ed into rankMax) unless the project handed out a later
+        one (a clock behind another's): then one after that."""
+        top = project_after.get("rankMax") or 0
+        if top <= proposed:
+            return proposed
+        rank = clock_rank(top)
+        self.store.projects.update_one({"_id": project_after["id"]}, {"$max": {"rankMax": rank}}, session=s)
+        return rank
+
+    def _rank_at(self, project_id: str, column_id: str, position: int, exclude_id, s) -> int | None:
+        """A rank for dense `position` in a column (None = the end: a clock rank)."""
+        for _ in range(2):
+            before, after = self.store.neighbours(project_id, column_id, position, exclude_id, session=s)
+            if after is None:
+                return None
+            rank = rank_between(before, after)
+            if rank is not None:
+                return rank
+            self.store.rebalance(project_id, column_id, session=s)
+        raise RuntimeError("no rank left after a rebalance")
+
+    class _Retry(Exception):
+        """Inside a unit of work: roll back, find out why, perhaps migrate the board, run again."""
+
+    # ---------------------------------------------------------------- reads
     def list_cards(self, *, actor: Actor, project_id: str, archived: str = "false", scope_id=None, column_id=None,
-                   limit: int | None = None, cursor: str | None = None) -> tuple[list[dict], str | None]:
-        """The board's cards (2 round trips whatever their number); `limit`+`cursor` page through them."""
-        project = self.get_project_or_404(actor, project_id)
+                   limit: int | None = None, cursor: str | None = None, project: dict | None = None,
+                   ) -> tuple[list[dict], str | None]:
+        """The board's cards (the project, then one find whatever their number); `limit`+`cursor` page."""
+        project = project or self.get_project_or_404(actor, project_id)
+        project = self._ranked_project(actor, project)
         scope = self._scope_filter(actor, project, scope_id)
         skip = max(0, (decode_cursor(cursor, int) or (0,))[0])
         cards = self.store.list_cards(actor.workspace_id, project["id"], archived=archived, scope=scope,
@@ -83,34 +125,57 @@ class CardsMixin:
 
     def get_card(self, *, actor: Actor, project_id: str | None, card_id: str) -> dict:
         project = self.get_project_or_404(actor, project_id) if project_id is not None else None
-        return self.card_out(self.get_card_or_404(actor, project, card_id))
+        return self.card_out(self._placed(actor, self.get_card_or_404(actor, project, card_id)))
+
+    def _placed(self, actor: Actor, card: dict) -> dict:
+        """The card with its dense `order` (migrating its board first if it predates ranks)."""
+        if "rank" not in card:
+            self._ranked_project(actor, self.get_project_or_404(actor, card["projectId"]))
+            card = self.store.get_card(actor.workspace_id, card["id"]) or card
+        return self.store.with_position(card)
 
     def get_cards(self, *, actor: Actor, card_ids: list[str]) -> list[dict]:
         ids = [i for i in card_ids if is_id(i)]
         by_id = {c["id"]: c for c in self.store.cards_by_ids(actor.workspace_id, ids)}
-        return [self.card_out(by_id[i]) for i in dict.fromkeys(ids) if i in by_id]
+        return [self.card_out(self._placed(actor, by_id[i])) for i in dict.fromkeys(ids) if i in by_id]
 
+    # ---------------------------------------------------------------- create
     def create_card(self, *, actor: Actor, project_id: str, column_id: str | None = None,
                     column_name: str | None = None, data: dict) -> dict:
-        """Appended to the column, or inserted at `data["order"]` (the cards from there on shift down)."""
-        project = self.get_project_or_404(actor, project_id)
-        if column_id is not None or column_name is None:
-            column = self.get_column_or_404(actor, project, column_id)
-        else:
-            column = self._column_by_id_or_name(actor, project, None, column_name)
-        assignee = self._assignee_row(actor, project, data.get("assigneeId"))
-        label_ids = self._checked_label_ids(actor, project, data.get("labelIds") or [])
+        """Appended to the column, or inserted at `data["order"]`. Appending costs 4 commands: the project
+        (its version, the column's card count, the rank handed out), the card, the outbox row, the commit."""
+        if column_id is None and column_name is not None:
+            project = self.get_project_or_404(actor, project_id)
+            column_id = self._column_by_id_or_name(actor, project, None, column_name)["id"]
+        if not is_id(project_id):
+            raise NotFound("Project not found")
+        if not is_id(column_id):
+            raise NotFound("Column not found")
+        stub = {"id": project_id, "workspaceId": actor.workspace_id}
+        assignee = self._assignee_row(actor, stub, data.get("assigneeId"))
+        label_ids = self._checked_label_ids(actor, stub, data.get("labelIds") or [])
         ts = now()
 
         def work(s):
-            self.store.lock_board(project["id"], session=s)
-            count = self.store.column_size(column["id"], session=s)
-            order = count if data.get("order") is None else min(data["order"], count)
-            if order < count:
-                self.store.shift_cards(column["id"], start=order, delta=1, session=s)
-            fields = {k: v for k, v in data.items() if k != "order"} | {"labelIds": label_ids}
-            card = self._card_doc(actor, project, column, order, ts, **fields)
-            self.store.insert_card(card, session=s)
+            wanted = data.get("order")
+            proposed = clock_rank() if wanted is None else None
+            project = self.store.board_write(actor.workspace_id, project_id, {column_id: 1}, rank=proposed, session=s)
+            if project is None:
+                raise self._Retry()
+            entry = project["board"][column_id]
+            if "scopeId" in data and data["scopeId"] != entry.get("s"):
+                raise BadRequest("scopeId does not match the column's scope")
+            size = entry["n"] - 1   # the cards there before this one
+            rank = None if wanted is None or wanted >= size else self._rank_at(project_id, column_id, wanted, None, s)
+            if rank is None:
+                rank = self._end_rank(project, proposed if proposed is not None else clock_rank(), s)
+                order = size
+            else:
+                order = wanted
+            fields = {k: v for k, v in data.items() if k not in ("order", "scopeId")} | {"labelIds": label_ids}
+            column = {"id": column_id, "scopeId": entry.get("s")}
+            card = self._card_doc(actor, project, column, order, ts, rank=rank, **fields)
+            self.store.insert_card({k: v for k, v in card.items() if k != "order"}, session=s)
             events = []
             current = self._ensure_member(actor, project, assignee, s, events)
             events.append(act.activity("card_created", actor=actor, project=current, card=card))
@@ -120,10 +185,26 @@ class CardsMixin:
             self.outbox.add_many(events, session=s)
             return card
 
-        return self.card_out(self.transaction(work))
+        for attempt in range(2):
+            try:
+                return self.card_out(self.transaction(work))
+            except self._Retry:
+                project = self.get_project_or_404(actor, project_id)
+                if "board" in project or attempt:
+                    raise NotFound("Column not found")
+                self._ranked_project(actor, project)
+        raise NotFound("Column not found")
 
+    # ---------------------------------------------------------------- change and move
     def update_card(self, *, actor: Actor, project_id: str | None, card_id: str, data: dict) -> dict:
-        """Change any field; `columnId` and/or `order` move the card (dense orders in both columns)."""
+        """Change any field; `columnId` and/or `order` move the card. A move by `columnId` alone is the
+        fast path: 4 commands (the card, the project, the outbox row, the commit), no read first."""
+        if project_id is not None and "columnId" in data and not set(data) - {"columnId", "order"}:
+            if not is_id(project_id):
+                raise NotFound("Project not found")
+            if not is_id(card_id):
+                raise NotFound("Card not found")
+            return self._move(actor, project_id, card_id, data["columnId"], data.get("order"))
         project = self.get_project_or_404(actor, project_id) if project_id is not None else None
         card = self.get_card_or_404(actor, project, card_id)
         if project is None:
@@ -135,10 +216,68 @@ class CardsMixin:
         card = self.get_card_or_404(actor, None, card_id)
         project = self.get_project_or_404(actor, card["projectId"])
         column = self._column_by_id_or_name(actor, project, card.get("scopeId"), target_column)
-        data = {"columnId": column["id"]}
-        if order is not None:
-            data["order"] = order
-        return self._change_card(actor, project, card, data)
+        return self._move(actor, project["id"], card["id"], column["id"], order)
+
+    def _move(self, actor: Actor, project_id: str, card_id: str, target_id: str, order: int | None,
+              set_: dict | None = None, changes: dict | None = None, assignee=None) -> dict:
+        """Move a card to `target_id` (at its end, or at dense `order`), with `set_` changed along: one
+        update of the card, one of the project (version, counts, rank), the outbox row."""
+        if not is_id(target_id):
+            raise NotFound("Column not found")
+        ts = now()
+
+        def work(s):
+            proposed = None
+            if order is None:
+                proposed = rank = clock_rank()
+            else:
+                rank = self._rank_at(project_id, target_id, order, card_id, s)
+                if rank is None:
+                    proposed = rank = clock_rank()
+            fields = dict(set_ or {}) | {"columnId": target_id, "rank": rank, "updatedAt": ts}
+            before = self.store.move_card(actor.workspace_id, project_id, card_id, fields,
+                                          not_in=target_id if order is None else None, session=s)
+            if before is None or "rank" not in before:
+                raise self._Retry()
+            source_id = before["columnId"]
+            counts = {target_id: 1, source_id: -1} if source_id != target_id else {target_id: 0}
+            project = self.store.board_write(actor.workspace_id, project_id, counts, rank=proposed, session=s)
+            if project is None:
+                raise NotFound("Column not found")
+            if proposed is not None:
+                final = self._end_rank(project, proposed, s)
+                if final != rank:
+                    fields["rank"] = rank = final
+                    self.store.cards.update_one({"_id": card_id}, {"$set": {"rank": rank}}, session=s)
+            entry, board = project["board"][target_id], project["board"]
+            if entry.get("s") != before.get("scopeId"):
+                self.store.cards.update_one({"_id": card_id}, {"$set": {"scopeId": entry.get("s")}}, session=s)
+            size = entry["n"] - 1
+            updated = dict(before) | fields | {"scopeId": entry.get("s"),
+                                               "order": size if order is None else min(order, size)}
+            events = []
+            current = self._ensure_member(actor, project, assignee, s, events)
+            source = ({"name": board[source_id]["name"]} if source_id in board else None)
+            target = {"id": target_id, "name": entry.get("name")} if source_id != target_id else None
+            events += self._change_events(actor, current, before, updated, changes or {}, source, target)
+            self.outbox.add_many(events, session=s)
+            return updated
+
+        try:
+            return self.card_out(self.transaction(work))
+        except self._Retry:
+            pass
+        card = self.store.get_card(actor.workspace_id, card_id, project_id)
+        if card is None:
+            raise NotFound("Card not found")
+        if "rank" not in card:   # a board from before ranks: migrate it, then move
+            self._ranked_project(actor, self.get_project_or_404(actor, project_id))
+            return self._move(actor, project_id, card_id, target_id, order, set_, changes, assignee)
+        if set_:   # already in the target column, other fields change
+            return self._change_card(actor, self.get_project_or_404(actor, project_id), card,
+                                     {"columnId": target_id, **{k: v for k, v in (set_ or {}).items()}})
+        self.get_column_or_404(actor, {"id": project_id}, target_id)
+        return self.card_out(self.store.with_position(card))
 
     def _change_card(self, actor: Actor, project: dict, card: dict, data: dict) -> dict:
         set_, changes = {}, {}
@@ -160,47 +299,30 @@ class CardsMixin:
             set_["checklist"] = normalize_checklist(data["checklist"])
             changes["checklist"] = {"before": checklist_progress(card.get("checklist") or []),
                                     "after": checklist_progress(set_["checklist"])}
-        target = None
         if "columnId" in data and data["columnId"] != card["columnId"]:
-            target = self.get_column_or_404(actor, project, data["columnId"])
-        moving = target is not None or ("order" in data and data["order"] != card["order"])
-        source = self.store.get_column(actor.workspace_id, project["id"], card["columnId"]) if target else None
-        if not set_ and not moving:
-            return self.card_out(card)
+            self.get_column_or_404(actor, project, data["columnId"])
+            return self._move(actor, project["id"], card["id"], data["columnId"], data.get("order"), set_, changes,
+                              assignee)
+        if "order" in data:
+            placed = self._placed(actor, card)
+            if data["order"] != placed["order"]:
+                return self._move(actor, project["id"], card["id"], card["columnId"], data["order"], set_, changes,
+                                  assignee)
+        if not set_:
+            return self.card_out(self._placed(actor, card))
+
         def work(s):
-            fields = dict(set_)
-            if moving:
-                self.store.lock_board(project["id"], session=s)
-                fresh = self.store.get_card(actor.workspace_id, card["id"], session=s)   # its place now
-                if fresh is None:
-                    raise NotFound("Card not found")
-                fields.update(self._place(fresh, target, data.get("order"), s))
-            fields["updatedAt"] = now()
+            fields = dict(set_) | {"updatedAt": now()}
             updated = self.store.update_card(actor.workspace_id, card["id"], set_=fields, session=s)
+            if updated is None:
+                raise NotFound("Card not found")
             events = []
             current = self._ensure_member(actor, project, assignee, s, events)
-            events += self._change_events(actor, current, card, updated, changes, source, target)
+            events += self._change_events(actor, current, card, updated, changes, None, None)
             self.outbox.add_many(events, session=s)
             return updated
 
-        return self.card_out(self.transaction(work))
-
-    def _place(self, card: dict, target: dict | None, order: int | None, s) -> dict:
-        """Shift only the cards between the old and new place (one `$inc` per column)."""
-        source_id, old = card["columnId"], card["order"]
-        if target is None or target["id"] == source_id:
-            count = self.store.column_size(source_id, session=s)
-            new = max(0, min(order if order is not None else old, count - 1))
-            if new > old:
-                self.store.shift_cards(source_id, start=old + 1, end=new + 1, delta=-1, session=s)
-            elif new < old:
-                self.store.shift_cards(source_id, start=new, end=old, delta=1, session=s)
-            return {"order": new}
-        self.store.shift_cards(source_id, start=old + 1, delta=-1, session=s)
-        count = self.store.column_size(target["id"], session=s)
-        new = count if order is None else min(order, count)
-        self.store.shift_cards(target["id"], start=new, delta=1, session=s)
-        return {"columnId": target["id"], "order": new, "scopeId": target.get("scopeId")}
+        return self.card_out(self._placed(actor, self.transaction(work)))
 
     def _change_events(self, actor, project, before, card, changes, source, target) -> list[dict]:
         events = []
@@ -223,16 +345,15 @@ class CardsMixin:
         return events
 
     def delete_card(self, *, actor: Actor, project_id: str, card_id: str) -> dict:
-        project = self.get_project_or_404(actor, project_id)
+        project = self._ranked_project(actor, self.get_project_or_404(actor, project_id))
         card = self.get_card_or_404(actor, project, card_id)
 
         def work(s):
-            self.store.lock_board(project["id"], session=s)
             fresh = self.store.get_card(actor.workspace_id, card["id"], session=s)
             if fresh is None:
                 raise NotFound("Card not found")
             self.store.delete_cards(actor.workspace_id, [card["id"]], session=s)
-            self.store.shift_cards(fresh["columnId"], start=fresh["order"] + 1, delta=-1, session=s)
+            self.store.board_write(actor.workspace_id, project["id"], {fresh["columnId"]: -1}, session=s)
             schedule_attachment_deletions(self.db, card_ids=[card["id"]], workspace_id=actor.workspace_id, session=s)
             self.outbox.add(act.activity("card_deleted", actor=actor, project=project, card=fresh), session=s)
 

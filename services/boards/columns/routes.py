@@ -1,7 +1,7 @@
 """HTTP endpoints: columns: dense order per board (the main board or one scope); a column holding cards is not deleted."""
 from .. import responses as r
 from .. import schemas as s
-from ..api import P, api, svc, who
+from ..api import P, api, conditional, svc, who
 
 
 @api.route(P + "/columns", "POST", body=s.ColumnIn, response=r.ColumnOut, status=201, summary="Create a column")
@@ -13,7 +13,10 @@ def create_column(org, ws, project_id, body):
 @api.route(P + "/columns", "GET", query=s.ColumnsQuery, response=r.ColumnOut(many=True),
            summary="Columns of a project by position (?scopeId= one board; main|null = the main board)")
 def list_columns(org, ws, project_id, query):
-    return svc().list_columns(actor=who(org, ws), project_id=project_id, scope_id=query["scopeId"])
+    actor = who(org, ws)
+    project = svc().get_project_or_404(actor, project_id)
+    return conditional(project, lambda: svc().list_columns(actor=actor, project_id=project_id,
+                                                           scope_id=query["scopeId"], project=project))
 
 
 @api.route(P + "/columns/<column_id>", "PATCH", body=s.ColumnPatch, response=r.ColumnOut,

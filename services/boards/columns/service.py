@@ -52,8 +52,9 @@ class ColumnsMixin:
         self.get_scope_or_404(actor, project, scope_id)
         return scope_id
 
-    def list_columns(self, *, actor: Actor, project_id: str, scope_id: str | None = None) -> list[dict]:
-        project = self.get_project_or_404(actor, project_id)
+    def list_columns(self, *, actor: Actor, project_id: str, scope_id: str | None = None,
+                     project: dict | None = None) -> list[dict]:
+        project = project or self.get_project_or_404(actor, project_id)
         scope = self._scope_filter(actor, project, scope_id)
         columns = self.store.list_columns(actor.workspace_id, project["id"], scope=scope)
         if scope is ...:   # main board first, then each scope's columns, each by order
@@ -63,7 +64,7 @@ class ColumnsMixin:
     def create_column(self, *, actor: Actor, project_id: str, name: str, scope_id: str | None = None,
                       order: int | None = None) -> dict:
         """Appended, or inserted at `order` (the columns from there on shift right)."""
-        project = self.get_project_or_404(actor, project_id)
+        project = self._ranked_project(actor, self.get_project_or_404(actor, project_id))
         if scope_id is not None:
             self.get_scope_or_404(actor, project, scope_id)
 
@@ -73,12 +74,15 @@ class ColumnsMixin:
             position = count if order is None else min(order, count)
             if position < count:
                 self.store.shift_columns(project["id"], scope_id, start=position, delta=1, session=s)
-            return self.store.insert_column(self._column_doc(project, name, position, scope_id, now()), session=s)
+            column = self.store.insert_column(self._column_doc(project, name, position, scope_id, now()), session=s)
+            self.store.board_write(actor.workspace_id, project["id"], {}, session=s, set_={
+                f"board.{column['id']}": {"n": 0, "s": scope_id, "name": name}})
+            return column
 
         return self.column_out(self.transaction(work))
 
     def update_column(self, *, actor: Actor, project_id: str, column_id: str, data: dict) -> dict:
-        project = self.get_project_or_404(actor, project_id)
+        project = self._ranked_project(actor, self.get_project_or_404(actor, project_id))
         column = self.get_column_or_404(actor, project, column_id)
         changes = {"updatedAt": now()}
         if "name" in data:
@@ -98,12 +102,17 @@ class ColumnsMixin:
                 elif new < old:
                     self.store.shift_columns(project["id"], scope_id, start=new, end=old, delta=1, session=s)
                 fields["order"] = new
+            if "name" in fields:   # the board map names columns in move events
+                self.store.board_write(actor.workspace_id, project["id"], {}, session=s,
+                                       set_={f"board.{column['id']}.name": fields["name"]})
+            else:
+                self.store.lock_board(project["id"], session=s)
             return self.store.update_column(actor.workspace_id, column["id"], fields, session=s)
 
         return self.column_out(self.transaction(work))
 
     def delete_column(self, *, actor: Actor, project_id: str, column_id: str) -> dict:
-        project = self.get_project_or_404(actor, project_id)
+        project = self._ranked_project(actor, self.get_project_or_404(actor, project_id))
         column = self.get_column_or_404(actor, project, column_id)
         def work(s):
             self.store.lock_board(project["id"], session=s)
@@ -113,6 +122,7 @@ class ColumnsMixin:
             if self.store.column_size(column["id"], session=s):
                 raise Conflict("The column still holds cards: move or delete them first")
             self.store.delete_column(actor.workspace_id, column["id"], session=s)
+            self.store.board_write(actor.workspace_id, project["id"], {}, unset=(f"board.{column['id']}",), session=s)
             self.store.shift_columns(project["id"], fresh.get("scopeId"), start=fresh["order"] + 1, delta=-1,
                                      session=s)
 

@@ -89,7 +89,7 @@ class FieldsMixin:
             else:
                 after[field_id] = validate_value(fields[field_id], value)
         if after == before:
-            return self.card_out(card)
+            return self.card_out(self._placed(actor, card))
         with unit_of_work(self.client) as s:
             # the whole map is $set: the embedded stand-in keeps a nested value's type (a top-level
             # `$set` of True would come back as 1)
@@ -97,4 +97,4 @@ class FieldsMixin:
                                              set_={"customFields": after, "updatedAt": now()}, session=s)
             self.outbox.add(act.activity("card_updated", actor=actor, project=project, card=updated,
                                          changes={"customFields": {"before": before, "after": after}}), session=s)
-        return self.card_out(updated)
+        return self.card_out(self._placed(actor, updated))

@@ -78,7 +78,7 @@ class LabelsMixin:
         card = self.get_card_or_404(actor, project, card_id)
         label = self.get_label_or_404(actor, project, label_id)
         if label["id"] in (card.get("labelIds") or []):
-            return self.card_out(card)
+            return self.card_out(self._placed(actor, card))
         return self._set_labels(actor, project, card, list(card.get("labelIds") or []) + [label["id"]])
 
     def remove_card_label(self, *, actor: Actor, project_id: str, card_id: str, label_id: str) -> dict:
@@ -95,4 +95,4 @@ class LabelsMixin:
                                              set_={"labelIds": label_ids, "updatedAt": now()}, session=s)
             self.outbox.add(act.activity("card_updated", actor=actor, project=project, card=updated, changes={
                 "labelIds": {"before": card.get("labelIds") or [], "after": label_ids}}), session=s)
-        return self.card_out(updated)
+        return self.card_out(self._placed(actor, updated))

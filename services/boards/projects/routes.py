@@ -1,7 +1,7 @@
 """HTTP endpoints: projects, their members, templates, the portfolio, and project import / export."""
 from .. import responses as r
 from .. import schemas as s
-from ..api import P, W, api, svc, who
+from ..api import P, W, api, conditional, svc, who
 
 
 @api.route(W + "/projects", "POST", body=s.ProjectIn, response=r.ProjectOut, status=201, summary="Create a project")
@@ -35,7 +35,9 @@ def import_project(org, ws, body):
 
 @api.route(P, "GET", response=r.ProjectOut, summary="A project (with its main board's columns)")
 def get_project(org, ws, project_id):
-    return svc().get_project(actor=who(org, ws), project_id=project_id)
+    actor = who(org, ws)
+    project = svc().get_project_or_404(actor, project_id)
+    return conditional(project, lambda: svc().get_project(actor=actor, project_id=project_id, project=project))
 
 
 @api.route(P, "PATCH", body=s.ProjectPatch, response=r.ProjectOut, summary="Rename or describe a project")

@@ -11,6 +11,7 @@ from libs.common.mongo import is_id, iso, new_id, now, unit_of_work
 from .. import activity as act
 from ..activity import Actor
 from ..domain import TEMPLATES, schedule_attachment_deletions
+from ..storage import board_map
 
 
 class ProjectsMixin:
@@ -80,8 +81,8 @@ class ProjectsMixin:
     def list_projects(self, *, actor: Actor) -> list[dict]:
         return [self.project_out(p) for p in self.store.list_projects(actor.workspace_id)]
 
-    def get_project(self, *, actor: Actor, project_id: str) -> dict:
-        project = self.get_project_or_404(actor, project_id)
+    def get_project(self, *, actor: Actor, project_id: str, project: dict | None = None) -> dict:
+        project = project or self.get_project_or_404(actor, project_id)
         return self.project_out(project, self.store.list_columns(actor.workspace_id, project["id"], scope=None))
 
     def create_project(self, *, actor: Actor, name: str, description: str | None = None,
@@ -105,6 +106,7 @@ class ProjectsMixin:
             for order, item in enumerate(items):
                 cards.append(self._card_doc(actor, project, column, order, ts, title=item["title"],
                                             description=item.get("description")))
+        project.update(board_map(columns, cards))
         with unit_of_work(self.client) as s:
             self.store.insert_project(project, session=s)
             self.store.insert_columns(columns, session=s)
@@ -231,5 +233,6 @@ class ProjectsMixin:
         with unit_of_work(self.client) as s:
             self.store.update_cards({"workspaceId": workspace_id, "assigneeId": user_id},
                                     {"$set": {"assigneeId": None, "updatedAt": ts}}, session=s)
+            self.store.bump_workspace(workspace_id, session=s)
             for project in self.store.projects_with_member(workspace_id, user_id, session=s):
                 self.store.remove_project_member(workspace_id, project["id"], user_id, ts, session=s)

@@ -24,6 +24,7 @@ from libs.common.mongo import iso, new_id, now, unit_of_work
 from .. import activity as act
 from ..activity import Actor
 from ..domain import normalize_checklist, validate_value
+from ..storage import board_map
 
 
 class TransferMixin:
@@ -193,6 +194,9 @@ class TransferMixin:
             relations.append(base | {"id": new_id(), "sourceCardId": source, "targetCardId": target, "type": kind,
                                      "createdBy": actor.user_id, "createdAt": ts})
 
+        for doc in cards:
+            doc["rank"] = doc["order"]
+        project.update(board_map(columns, cards))
         with unit_of_work(self.client) as s:
             self.store.insert_project(project, session=s)
             self.store.insert_scopes(scopes, session=s)

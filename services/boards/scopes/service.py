@@ -74,6 +74,7 @@ class ScopesMixin:
             self.store.shift_scopes(project["id"], start=scope["order"] + 1, delta=-1, session=s)
             if card_ids:
                 schedule_attachment_deletions(self.db, card_ids=card_ids, workspace_id=actor.workspace_id, session=s)
+            self.store.rebuild_board(project["id"], session=s)   # the board map without the scope's columns
         return {"ok": True}
 
     def get_views(self, *, actor: Actor, project_id: str, scope_id: str) -> dict:
