@@ -1,5 +1,7 @@
 """The boards service's one route registry, its path prefixes and the helpers every route module uses."""
 import hashlib
+import threading
+from collections import OrderedDict
 
 from libs.common.context import workspace_caller
 from libs.common.web import Api
@@ -13,20 +15,62 @@ P = W + "/projects/<project_id>"
 C = P + "/cards/<card_id>"
 
 
+class _Bodies:
+    """The last board list bodies this process served, by (project, boardRev, path?query): a board read
+    of an unchanged board costs the project's read and no serialisation. `boardRev` is read before the
+    body is built, so an entry can only be newer than its key, never older. Bounded in bytes."""
+
+    def __init__(self, max_bytes: int = 64 << 20):
+        self.max_bytes, self.size = max_bytes, 0
+        self.entries: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is not None:
+                self.entries.move_to_end(key)
+            return entry
+
+    def put(self, key, body: bytes, headers: dict) -> None:
+        if len(body) > self.max_bytes // 4:
+            return
+        with self.lock:
+            if key in self.entries:
+                return
+            self.entries[key] = (body, headers)
+            self.size += len(body)
+            while self.size > self.max_bytes:
+                _, (old, _) = self.entries.popitem(last=False)
+                self.size -= len(old)
+
+
+BODIES = _Bodies()
+KEPT_HEADERS = ("X-Next-Cursor",)
+
+
 def conditional(project: dict, build):
     """A GET of a board's lists with an `ETag`: the project's `boardRev` (bumped by every write to its
     columns and cards, in the writes' own transaction) and the query string. `If-None-Match` with it
-    → `304` after one read (the project's); else `build()` (a dict, list or Response)."""
+    → `304` after one read (the project's); else the body this process last built for that version, or
+    `build()` (a dict, list or Response)."""
     from flask import Response, jsonify, request
+    rev = project.get("boardRev") or 0
     digest = hashlib.sha1(request.full_path.encode()).hexdigest()[:12]
-    tag = f'W/"{project["id"]}.{project.get("boardRev") or 0}.{digest}"'
+    tag = f'W/"{project["id"]}.{rev}.{digest}"'
+    headers = {"ETag": tag, "Cache-Control": "no-cache"}
     wanted = [t.strip() for t in request.headers.get("If-None-Match", "").split(",") if t.strip()]
     if tag in wanted or tag.removeprefix("W/") in wanted or "*" in wanted:
-        return Response(status=304, headers={"ETag": tag, "Cache-Control": "no-cache"})
+        return Response(status=304, headers=headers)
+    key = (project["id"], rev, request.full_path)
+    cached = BODIES.get(key)
+    if cached is not None:
+        return Response(cached[0], status=200, mimetype="application/json", headers=headers | cached[1])
     result = build()
     response = result if isinstance(result, Response) else jsonify(result)
-    response.headers["ETag"] = tag
-    response.headers["Cache-Control"] = "no-cache"
+    if response.status_code == 200:
+        BODIES.put(key, response.get_data(), {k: response.headers[k] for k in KEPT_HEADERS if k in response.headers})
+    response.headers.update(headers)
     return response
 
 

@@ -368,7 +368,7 @@ class BoardsStore:
             query["scopeId"] = scope
         if column_id is not None:
             query["columnId"] = _eq(column_id)
-        docs = [_out(d) for d in self.cards.find(query, LIST_FIELDS, session=session)]
+        docs = [_out(d) for d in self.cards.find(query, LIST_FIELDS, session=session, batch_size=10_000)]
         dense_orders(docs)
         if archived == "true":
             docs = [d for d in docs if d.get("archived")]
@@ -406,18 +406,32 @@ class BoardsStore:
             return None, (found[0] if found else None)
         return (found[0] if found else None), (found[1] if len(found) > 1 else None)
 
-    def rebalance(self, project_id, column_id, session=None) -> None:
-        """Spread a column's ranks again (GAP apart, in their order) when two neighbours left no integer
-        between them. Rare; one find, one bulk write, the project's rankMax."""
-        docs = list(self.cards.find({"projectId": _eq(project_id), "columnId": _eq(column_id)}, {"rank": 1},
-                                    session=session).sort([("rank", 1), ("_id", 1)]))
-        if not docs:
-            return
-        low = int(docs[0].get("rank", 0))
-        self.cards.bulk_write([UpdateOne({"_id": d["_id"]}, {"$set": {"rank": low + GAP * i}})
-                               for i, d in enumerate(docs)], ordered=False, session=session)
-        self.projects.update_one({"_id": _eq(project_id)}, {"$max": {"rankMax": low + GAP * len(docs)}},
-                                 session=session)
+    def rebalance(self, project_id, column_id, position: int = 0, session=None) -> None:
+        """Spread the ranks around dense `position` again when two neighbours left no integer between
+        them: the 32 cards around it between the ranks that bound them, a window 4 times wider while
+        that leaves too little room, the whole column at worst (then GAP apart). Rare, and bounded by the
+        window's size, not the column's."""
+        window = 16
+        query = {"projectId": _eq(project_id), "columnId": _eq(column_id)}
+        while True:
+            start = max(0, position - window)
+            docs = list(self.cards.find(query, {"rank": 1}, session=session).sort([("rank", 1), ("_id", 1)])
+                        .skip(start).limit(2 * window + 1))
+            if not docs:
+                return
+            at_start, at_end = start == 0, len(docs) < 2 * window + 1
+            ranks = [int(d.get("rank", 0)) for d in docs]
+            lo = ranks[0] - GAP * len(docs) if at_start else ranks[0]
+            hi = ranks[-1] + GAP * len(docs) if at_end else ranks[-1]
+            movable = docs[(0 if at_start else 1):(len(docs) if at_end else len(docs) - 1)]
+            step = (hi - lo) // (len(movable) + 1)
+            if step >= 64 or (at_start and at_end):
+                break
+            window *= 4
+        self.cards.bulk_write([UpdateOne({"_id": d["_id"]}, {"$set": {"rank": lo + step * (k + 1)}})
+                               for k, d in enumerate(movable)], ordered=False, session=session)
+        if at_end:
+            self.projects.update_one({"_id": _eq(project_id)}, {"$max": {"rankMax": hi}}, session=session)
 
     def move_card(self, ws_id, project_id, card_id, set_: dict, *, not_in=None, session=None):
         """One command: the card as it was before `set_` (None: no such card, or already in `not_in`)."""

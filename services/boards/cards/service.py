@@ -100,7 +100,7 @@ class CardsMixin:
             rank = rank_between(before, after)
             if rank is not None:
                 return rank
-            self.store.rebalance(project_id, column_id, session=s)
+            self.store.rebalance(project_id, column_id, position, session=s)
         raise RuntimeError("no rank left after a rebalance")
 
     class _Retry(Exception):

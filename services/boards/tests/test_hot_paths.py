@@ -247,3 +247,26 @@ def test_board_from_before_ranks_is_migrated(owner, db):
     r = owner.patch(f"{P(owner, q)}/cards/{made[1]['id']}", json={"order": 0})
     assert r.status_code == 200 and r.json()["order"] == 0, r.text
     assert orders(owner, q, q["columns"][0]["id"]) == [("q1", 0), ("q0", 1)]
+
+
+def test_rebalance_is_local_and_orders_stay_right(counted):
+    """Moves again and again to the middle of a 100-card column: the ranks around that place are
+    spread again (a window, not the column) and every order stays right."""
+    service, actor, _, listener, _ = counted
+    project = service.create_project(actor=actor, name="Rebalanced", template_id="kanban")
+    pid, col = project["id"], project["columns"][0]["id"]
+    made = [service.create_card(actor=actor, project_id=pid, column_id=col, data=load(CardIn(), {"title": f"c{i}"}))
+            for i in range(100)]
+    expected = [c["id"] for c in made]
+    largest = 0
+    for i in range(60):
+        card = made[i % 2]
+        _, seen = run(listener, lambda card=card: service.update_card(actor=actor, project_id=pid, card_id=card["id"],
+                                                                      data={"columnId": col, "order": 50}))
+        largest = max(largest, len(seen))
+        expected.remove(card["id"])
+        expected.insert(50, card["id"])
+    cards, _ = service.list_cards(actor=actor, project_id=pid)
+    assert [c["id"] for c in sorted(cards, key=lambda c: c["order"])] == expected
+    assert [c["order"] for c in sorted(cards, key=lambda c: c["order"])] == list(range(100))
+    assert largest <= 9   # a rebalance adds a find, a bulk write and the project's rankMax at most
