@@ -30,7 +30,8 @@ install: $(STAMP)
 	@echo "generated $@ (kept out of git)"
 
 up: $(STAMP) .data/secrets.env
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile -e deploy/dev.env,.data/secrets.env
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m devtools.run -f Procfile -e deploy/dev.env,.data/secrets.env \
+	  --preload gunicorn.app.wsgiapp,gunicorn.workers.gthread,gunicorn.arbiter,@procfile
 
 test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)

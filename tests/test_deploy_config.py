@@ -1,9 +1,15 @@
-"""The ways to run Stellary outside `make up` stay in step with the code: docker-compose.yml and
-deploy/k8s/ parse and run every built service (web + worker), they only set variables the code
-reads, and README.md documents every variable the code reads. Needs no running stack."""
+"""The ways to run Stellary stay in step with the code: docker-compose.yml and deploy/k8s/ parse
+and run every built service (web + worker), they only set variables the code reads, README.md
+documents every variable the code reads, and `make up`'s process manager (devtools/run.py) reads
+the Procfile as written and stops everything it started. Needs no running stack."""
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -232,3 +238,128 @@ def test_k8s_only_the_gateway_reaches_the_services():
             if ports & web_ports:
                 assert rule.get("from") == [{"podSelector": {"matchLabels": {
                     "app.kubernetes.io/name": "gateway", "app.kubernetes.io/component": "gateway"}}}]
+
+
+# ------------------------------------------------------------------------- make up (devtools.run)
+
+from devtools.run import Entry, fork_target, parse_env, parse_procfile, procfile_modules  # noqa: E402
+
+
+def repo_procfile() -> list[Entry]:
+    return parse_procfile((ROOT / "Procfile").read_text(encoding="utf-8"))
+
+
+def test_procfile_lines_with_env_prefixes_and_quotes():
+    entries = parse_procfile("""
+# a comment
+web: WEB_THREADS=64 A=\"x y\" gunicorn -b 0.0.0.0:3001 'gateway.app:create_app()'
+worker:python -m services.boards.worker --flag=1   # trailing comment
+""")
+    assert entries == [
+        Entry("web", ["gunicorn", "-b", "0.0.0.0:3001", "gateway.app:create_app()"], {"WEB_THREADS": "64", "A": "x y"}),
+        Entry("worker", ["python", "-m", "services.boards.worker", "--flag=1"]),
+    ]
+    for bad in ("no colon here", "a: b\na: c", "x: ONLY=env"):
+        with pytest.raises(ValueError):
+            parse_procfile(bad)
+
+
+def test_env_files_parse():
+    assert parse_env("# c\nA=1\nexport B = 'two words'\nC=\"q\"\nD=\n") == {"A": "1", "B": "two words", "C": "q", "D": ""}
+    with pytest.raises(ValueError):
+        parse_env("not a pair")
+
+
+def test_make_up_runs_the_procfile_with_devtools_run_and_a_sized_dev_env():
+    up = re.search(r"^up:.*?(?=^\S)", (ROOT / "Makefile").read_text(encoding="utf-8"), flags=re.M | re.S).group(0)
+    assert "-m devtools.run -f Procfile -e deploy/dev.env,.data/secrets.env" in up and "@procfile" in up
+    assert "honcho" not in (ROOT / "requirements-dev.txt").read_text(encoding="utf-8")
+    env = parse_env((ROOT / "deploy" / "dev.env").read_text(encoding="utf-8"))
+    assert env["WEB_CONCURRENCY"] == "1" and int(env["WEB_THREADS"]) <= 16
+    entries = {e.name: e for e in repo_procfile()}
+    for name in ("gateway", "notifications"):  # one SSE stream holds one thread
+        assert entries[name].env.get("WEB_THREADS") == "64"
+    venv_python = ROOT / ".venv" / "bin" / "python"
+    for entry in entries.values():
+        assert not any(c in " ".join(entry.argv) for c in ("|", ">", "&&", "$(")), f"{entry.name}: no shell here"
+        assert not any(k.startswith("PYTHON") for k in entry.env), f"{entry.name} would not be forked"
+        if venv_python.exists():  # every command of the Procfile is forked from the preloaded server
+            exe = str(venv_python) if entry.argv[0] == "python" else str(ROOT / ".venv" / "bin" / entry.argv[0])
+            assert fork_target([exe] + entry.argv[1:], exe, str(venv_python)), entry
+    modules = procfile_modules(list(entries.values()))
+    assert "gateway.app" in modules and "devtools.infra" in modules
+    assert {f"services.{n}.app" for n in built_services()} <= set(modules)
+
+
+def _manager(tmp_path, procfile: str, *args) -> subprocess.Popen:
+    (tmp_path / "Procfile").write_text(procfile, encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    return subprocess.Popen([sys.executable, "-m", "devtools.run", "-f", str(tmp_path / "Procfile"), *args],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _pids(output: str) -> dict[str, int]:
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"(?:started|forked) (\S+) \(pid (\d+)\)", output)}
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+SLEEPER = "python -c 'import time; print(\"up\", flush=True); time.sleep(60)'"
+
+
+def _grandchild(tmp_path) -> int:
+    deadline = time.monotonic() + 10
+    while not (tmp_path / "grandchild.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return int((tmp_path / "grandchild.pid").read_text())
+
+
+GRANDPARENT = "sh -c 'sleep 60 & echo $! > grandchild.pid; wait'"
+
+
+@pytest.mark.parametrize("preload", [False, True], ids=["exec", "forked"])
+def test_a_child_exiting_stops_the_others(tmp_path, preload):
+    (tmp_path / "hello.py").write_text("import os, sys, time\nprint('hello', sys.argv[1:], os.environ['GREETING'], flush=True)\n"
+                                       "time.sleep(1.5)\nsys.exit(3)\n", encoding="utf-8")
+    proc = _manager(tmp_path, f"sleeper: {SLEEPER}\nshell: {GRANDPARENT}\n"
+                              "hello: GREETING=hi python hello.py a 'b c'\n", *(["--preload", "json"] if preload else []))
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 3, out
+    assert re.search(r"^\d\d:\d\d:\d\d hello +\| hello \['a', 'b c'\] hi$", out, flags=re.M), out
+    assert ("forked hello" in out) == preload and "started shell" in out
+    assert "exited with code 3" in out and "hello stopped: sending SIGTERM" in out
+    pids = _pids(out)
+    assert set(pids) == {"sleeper", "shell", "hello"}
+    assert all(_gone(pid) for pid in [*pids.values(), _grandchild(tmp_path)]), out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_every_process_and_a_stubborn_one_is_killed(tmp_path, sig):
+    stubborn = "python -c 'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print(\"up\", flush=True); time.sleep(60)'"
+    proc = _manager(tmp_path, f"sleeper: {SLEEPER}\nforked: python -m http.server --bind 127.0.0.1 0\n"
+                              f"stubborn: {stubborn}\ntree: {GRANDPARENT}\n", "--grace", "2",
+                    "--preload", "http.server")
+    lines, deadline = [], time.monotonic() + 20
+    while sum(("| up" in line) or ("Serving HTTP" in line) for line in lines) < 3 and time.monotonic() < deadline:
+        lines.append(proc.stdout.readline())
+    pids = _pids("".join(lines))
+    assert set(pids) == {"sleeper", "forked", "stubborn", "tree"}, lines
+    # the forked process shows its own command line, not the fork server's
+    title = open(f"/proc/{pids['forked']}/cmdline", "rb").read().replace(b"\0", b" ").decode()
+    assert "-m http.server --bind 127.0.0.1 0" in title and "forkserver" not in title
+    grandchild = _grandchild(tmp_path)
+    started = time.monotonic()
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=30)
+    out = "".join(lines) + out
+    assert proc.returncode == 0, out
+    assert time.monotonic() - started < 10
+    assert f"{signal.Signals(sig).name} received: sending SIGTERM" in out
+    assert "SIGKILL to stubborn" in out
+    assert all(_gone(pid) for pid in [*pids.values(), grandchild]), out
