@@ -92,6 +92,12 @@ def dense_orders(cards: list[dict]) -> None:
             card["order"] = position
 
 
+def column_rank(column: dict) -> int:
+    """A column's place in its board: its `rank`; a column from before ranks has its dense `order`."""
+    rank = column.get("rank")
+    return int(column.get("order") or 0) if rank is None else int(rank)
+
+
 def board_map(columns: list[dict], cards: list[dict]) -> dict:
     """The project fields of a new board: `board` ({columnId: {n: cards, s: scopeId, name}}) and
     `rankMax`; cards without a `rank` take their dense `order`."""
@@ -299,30 +305,48 @@ class BoardsStore:
                                           session=session))
 
     def list_columns(self, ws_id, project_id, *, scope=..., session=None):
-        """`scope`: ... = every column of the project, None = the main board, an id = that scope."""
+        """`scope`: ... = every column of the project, None = the main board, an id = that scope. Each
+        column's dense `order` (its position in its board by rank) is computed here."""
         query = {"projectId": _eq(project_id), "workspaceId": _eq(ws_id)}
         if scope is not ...:
             query["scopeId"] = scope
-        docs = self.columns.find(query, {"orgId": 0, "workspaceId": 0}, session=session).sort([("order", 1),
-                                                                                               ("createdAt", 1)])
-        return [_out(d) for d in docs]
+        docs = [_out(d) for d in self.columns.find(query, {"orgId": 0, "workspaceId": 0}, session=session)]
+        by_board: dict = {}
+        for doc in sorted(docs, key=lambda c: (column_rank(c), str(c.get("createdAt")), c["id"])):
+            doc["order"] = len(by_board.setdefault(doc.get("scopeId"), []))
+            by_board[doc["scopeId"]].append(doc)
+        docs.sort(key=lambda c: (c["order"], str(c.get("createdAt")), c["id"]))
+        return docs
 
     def columns_of_workspace(self, ws_id, project_ids=None):
         query = {"workspaceId": ws_id}
         if project_ids is not None:
             query["projectId"] = {"$in": list(project_ids)}
-        return [_out(d) for d in self.columns.find(query, {"projectId": 1, "scopeId": 1, "order": 1, "name": 1})]
+        return [_out(d) for d in self.columns.find(query, {"projectId": 1, "scopeId": 1, "order": 1, "rank": 1,
+                                                           "name": 1})]
 
-    def count_columns(self, project_id, scope_id, session=None) -> int:
-        return _next_order(self.columns, {"projectId": project_id, "scopeId": scope_id}, session)
+    def board_columns(self, project_id, scope_id, session=None) -> list[dict]:
+        """The columns of one board (`_id`, rank), by position: boards hold tens of columns."""
+        docs = list(self.columns.find({"projectId": _eq(project_id), "scopeId": scope_id},
+                                      {"rank": 1, "order": 1, "createdAt": 1}, session=session))
+        docs.sort(key=lambda c: (column_rank(c), str(c.get("createdAt")), c["_id"]))
+        return docs
 
-    def shift_columns(self, project_id, scope_id, *, start, end=None, delta, session=None) -> None:
-        """$inc `order` by `delta` on the columns whose order is in [start, end)."""
-        order = {"$gte": start}
-        if end is not None:
-            order["$lt"] = end
-        self.columns.update_many({"projectId": project_id, "scopeId": scope_id, "order": order},
-                                 {"$inc": {"order": delta}}, session=session)
+    def column_rank_at(self, project_id, scope_id, position: int, exclude_id=None, session=None) -> int:
+        """A rank for dense `position` in a board's columns (leaving out `exclude_id`, the column being
+        moved); renumbers the board's columns (GAP apart) when no integer is left there."""
+        for _ in range(2):
+            docs = [d for d in self.board_columns(project_id, scope_id, session) if d["_id"] != exclude_id]
+            ranks = [column_rank(d) for d in docs]
+            position = max(0, min(position, len(ranks)))
+            if position == len(ranks):
+                return (ranks[-1] if ranks else 0) + GAP
+            rank = rank_between(ranks[position - 1] if position else None, ranks[position])
+            if rank is not None:
+                return rank
+            self.columns.bulk_write([UpdateOne({"_id": d["_id"]}, {"$set": {"rank": GAP * (n + 1)}})
+                                     for n, d in enumerate(docs)], ordered=False, session=session)
+        raise RuntimeError("no column rank left after a renumbering")
 
     def update_column(self, ws_id, column_id, changes, session=None):
         return self._update(self.columns, {"_id": column_id, "workspaceId": ws_id}, {"$set": changes}, session)

@@ -1,4 +1,5 @@
-"""Columns: dense order per board (the main board or one scope); a column holding cards is not deleted.
+"""Columns: a rank per column, the dense order per board (the main board or one scope) derived when read; a
+column holding cards is not deleted.
 
 Mixed into `services.boards.service.BoardsService` (its store, outbox, client, bus and lookups).
 """
@@ -38,10 +39,17 @@ class ColumnsMixin:
         raise NotFound(f"Column '{target}' not found")
 
     @staticmethod
-    def _column_doc(project: dict, name: str, order: int, scope_id, ts) -> dict:
+    def _column_doc(project: dict, name: str, order: int, scope_id, ts, rank: int | None = None) -> dict:
+        """A column document; `order` is its place in the answer, `rank` the stored one (ranks of a new
+        board: 0, 1, 2… like the orders of before ranks)."""
         return {"id": new_id(), "orgId": project.get("orgId"), "workspaceId": project["workspaceId"],
                 "projectId": project["id"], "scopeId": scope_id, "name": name, "order": order,
-                "createdAt": ts, "updatedAt": ts}
+                "rank": order if rank is None else rank, "createdAt": ts, "updatedAt": ts}
+
+    def _column_placed(self, column: dict, session=None) -> dict:
+        """The column with its dense `order` (its position in its board)."""
+        ids = [d["_id"] for d in self.store.board_columns(column["projectId"], column.get("scopeId"), session)]
+        return dict(column, order=ids.index(column["id"]) if column["id"] in ids else 0)
 
     def _scope_filter(self, actor: Actor, project: dict, scope_id):
         """`?scopeId=`: absent → every board, `null`/`main` → the main board, an id → that scope (404 if unknown)."""
@@ -69,15 +77,13 @@ class ColumnsMixin:
             self.get_scope_or_404(actor, project, scope_id)
 
         def work(s):
-            self.store.lock_board(project["id"], session=s)
-            count = self.store.count_columns(project["id"], scope_id, session=s)
-            position = count if order is None else min(order, count)
-            if position < count:
-                self.store.shift_columns(project["id"], scope_id, start=position, delta=1, session=s)
-            column = self.store.insert_column(self._column_doc(project, name, position, scope_id, now()), session=s)
+            self.store.board_write(actor.workspace_id, project["id"], {}, session=s)   # lock, version
+            rank = self.store.column_rank_at(project["id"], scope_id, 10 ** 6 if order is None else order, session=s)
+            doc = self._column_doc(project, name, 0, scope_id, now(), rank=rank)
+            column = self.store.insert_column({k: v for k, v in doc.items() if k != "order"}, session=s)
             self.store.board_write(actor.workspace_id, project["id"], {}, session=s, set_={
                 f"board.{column['id']}": {"n": 0, "s": scope_id, "name": name}})
-            return column
+            return self._column_placed(column, session=s)
 
         return self.column_out(self.transaction(work))
 
@@ -89,25 +95,21 @@ class ColumnsMixin:
             changes["name"] = data["name"]
         def work(s):
             fields = dict(changes)
-            if "order" in data:
+            if "order" in data:   # one column document changes: its rank
                 self.store.lock_board(project["id"], session=s)
-                fresh = self.store.get_column(actor.workspace_id, project["id"], column["id"], session=s)
-                if fresh is None:
-                    raise NotFound("Column not found")
-                scope_id = fresh.get("scopeId")
-                count = self.store.count_columns(project["id"], scope_id, session=s)
-                old, new = fresh["order"], min(data["order"], count - 1)
-                if new > old:
-                    self.store.shift_columns(project["id"], scope_id, start=old + 1, end=new + 1, delta=-1, session=s)
-                elif new < old:
-                    self.store.shift_columns(project["id"], scope_id, start=new, end=old, delta=1, session=s)
-                fields["order"] = new
+                placed = self._column_placed(column, session=s)
+                if data["order"] != placed["order"]:
+                    fields["rank"] = self.store.column_rank_at(project["id"], column.get("scopeId"), data["order"],
+                                                               exclude_id=column["id"], session=s)
             if "name" in fields:   # the board map names columns in move events
                 self.store.board_write(actor.workspace_id, project["id"], {}, session=s,
                                        set_={f"board.{column['id']}.name": fields["name"]})
             else:
                 self.store.lock_board(project["id"], session=s)
-            return self.store.update_column(actor.workspace_id, column["id"], fields, session=s)
+            updated = self.store.update_column(actor.workspace_id, column["id"], fields, session=s)
+            if updated is None:
+                raise NotFound("Column not found")
+            return self._column_placed(updated, session=s)
 
         return self.column_out(self.transaction(work))
 
@@ -123,8 +125,6 @@ class ColumnsMixin:
                 raise Conflict("The column still holds cards: move or delete them first")
             self.store.delete_column(actor.workspace_id, column["id"], session=s)
             self.store.board_write(actor.workspace_id, project["id"], {}, unset=(f"board.{column['id']}",), session=s)
-            self.store.shift_columns(project["id"], fresh.get("scopeId"), start=fresh["order"] + 1, delta=-1,
-                                     session=s)
 
         self.transaction(work)
         return {"ok": True}

@@ -11,7 +11,7 @@ from libs.common.mongo import is_id, iso, new_id, now, unit_of_work
 from .. import activity as act
 from ..activity import Actor
 from ..domain import TEMPLATES, schedule_attachment_deletions
-from ..storage import board_map
+from ..storage import board_map, column_rank
 
 
 class ProjectsMixin:
@@ -183,7 +183,7 @@ class ProjectsMixin:
         last: dict = {}
         for column in self.store.columns_of_workspace(actor.workspace_id):
             key = (column["projectId"], column.get("scopeId"))
-            if key not in last or column["order"] > last[key]["order"]:
+            if key not in last or column_rank(column) > column_rank(last[key]):
                 last[key] = column
         done_columns = {c["id"] for c in last.values()}
         rows = {p["id"]: {"projectId": p["id"], "name": p["name"], "totalCards": 0, "openCards": 0, "doneCards": 0,

@@ -29,7 +29,7 @@ from ..storage import board_map
 
 class TransferMixin:
     def export_project(self, *, actor: Actor, project_id: str) -> dict:
-        project = self.get_project_or_404(actor, project_id)
+        project = self._ranked_project(actor, self.get_project_or_404(actor, project_id))
         ws, pid = actor.workspace_id, project["id"]
         scopes = self.store.list_scopes(ws, pid)
         scope_rank = {s["id"]: n for n, s in enumerate(scopes)}

@@ -231,6 +231,8 @@ def test_board_from_before_ranks_is_migrated(owner, db):
     db.projects.update_one({"_id": p["id"]}, {"$unset": {"board": "", "rankMax": ""}})
     for n, card in enumerate(reversed(made)):   # the old orders say: reversed
         db.cards.update_one({"_id": card["id"]}, {"$unset": {"rank": ""}, "$set": {"order": n}})
+    exported = owner.get(f"{P(owner, p)}/export").json()
+    assert [c["title"] for c in exported["cards"]] == ["old3", "old2", "old1", "old0"]
     assert orders(owner, p, a) == [("old3", 0), ("old2", 1), ("old1", 2), ("old0", 3)]
     assert make_card(owner, p, 0, title="new")["order"] == 4
     r = owner.patch(f"{P(owner, p)}/cards/{made[0]['id']}", json={"columnId": b})
@@ -270,3 +272,31 @@ def test_rebalance_is_local_and_orders_stay_right(counted):
     assert [c["id"] for c in sorted(cards, key=lambda c: c["order"])] == expected
     assert [c["order"] for c in sorted(cards, key=lambda c: c["order"])] == list(range(100))
     assert largest <= 9   # a rebalance adds a find, a bulk write and the project's rankMax at most
+
+
+def test_column_moves_write_one_column(counted):
+    """A column's place is its rank too: a move or an insertion writes that column only (a board from
+    before ranks, with dense orders and no ranks, is renumbered once, on its first insertion between)."""
+    service, actor, _, listener, db = counted
+    project = service.create_project(actor=actor, name="Columns", column_names=["A", "B", "C", "D"])
+    pid = project["id"]
+    db.columns.update_many({"projectId": pid}, {"$unset": {"rank": ""}})   # as before ranks
+
+    def names():
+        return [(c["name"], c["order"]) for c in service.list_columns(actor=actor, project_id=pid)]
+
+    ids = {c["name"]: c["id"] for c in project["columns"]}
+    moved, seen = run(listener, lambda: service.update_column(actor=actor, project_id=pid, column_id=ids["A"],
+                                                              data={"order": 2}))
+    assert moved["order"] == 2
+    assert names() == [("B", 0), ("C", 1), ("A", 2), ("D", 3)]
+    made = service.create_column(actor=actor, project_id=pid, name="E", order=1)
+    assert made["order"] == 1 and names() == [("B", 0), ("E", 1), ("C", 2), ("A", 3), ("D", 4)]
+    moved, seen = run(listener, lambda: service.update_column(actor=actor, project_id=pid, column_id=ids["D"],
+                                                              data={"order": 0}))
+    writes = [name for name, collection in seen if collection == "columns" and name in ("update", "findAndModify")]
+    assert writes == ["findAndModify"], seen
+    assert moved["order"] == 0 and names() == [("D", 0), ("B", 1), ("E", 2), ("C", 3), ("A", 4)]
+    assert service.update_column(actor=actor, project_id=pid, column_id=ids["B"], data={"order": 99})["order"] == 4
+    service.delete_column(actor=actor, project_id=pid, column_id=ids["C"])
+    assert names() == [("D", 0), ("E", 1), ("A", 2), ("B", 3)]
