@@ -34,7 +34,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
 # The caller's trace headers are replaced by the gateway span's (two `traceparent`s would be joined
 # into one invalid value upstream and break the trace).
 TRACE_HEADERS = {"traceparent", "tracestate"}
-EXPOSED = "X-Request-Id, X-Next-Cursor, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Content-Disposition"
+EXPOSED = "X-Request-Id, X-Next-Cursor, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Content-Disposition, ETag"
 
 
 class RateLimiter:

@@ -68,6 +68,8 @@ def from_doc(doc: dict | None) -> dict | None:
 #   `$set` of a top-level bool stores 0 / 1               read back with read_bool() (filters still match)
 #   `$push` of a sub-document stores JSON text            `$set` the whole list instead
 #   a compound index containing `_id` breaks inserts      never index `_id` with other keys
+#   a plain equality filter `{f: v}` ignores the index   hot indexed queries filter with `{f: {"$eq": v}}`
+#   (`{f: {"$eq": v}}` uses it)
 
 CURRENT = object()   # in set_update(): "the server's current date" (`$currentDate`)
 

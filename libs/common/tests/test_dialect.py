@@ -11,8 +11,21 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from libs.common.mongo import (CURRENT, _is_stand_in, after_commit, connect, ensure_collections, from_ms, new_id,
-                               read_bool, read_date, reader, set_update, to_ms, unit_of_work)
+from libs.common.mongo import (
+    CURRENT,
+    _is_stand_in,
+    after_commit,
+    connect,
+    ensure_collections,
+    from_ms,
+    new_id,
+    read_bool,
+    read_date,
+    reader,
+    set_update,
+    to_ms,
+    unit_of_work,
+)
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5, 123000, tzinfo=timezone.utc)
 SERVERS = ["stand-in"] + (["mongodb"] if os.environ.get("MONGO_TEST_URI") else [])
@@ -143,3 +156,18 @@ def test_a_compound_index_containing_id_breaks_inserts(server):
     col.create_index([("userId", 1), ("seq", -1)])      # rule: never index `_id` with other keys
     col.insert_one({"_id": new_id(), "userId": "u", "seq": 1})
     assert col.count_documents({}) == 1
+
+
+def test_an_equality_filter_uses_the_index_only_as_eq(server):
+    client, col, stand_in = server
+    col.create_index([("projectId", 1), ("rank", 1)])
+    col.insert_many([{"_id": new_id(), "projectId": "p", "rank": i} for i in range(5)])
+
+    def plan(flt):
+        doc = col.database.command("explain", {"find": col.name, "filter": flt, "sort": {"rank": 1}})
+        return str(doc.get("queryPlanner", {}).get("winningPlan"))
+
+    if stand_in:
+        assert "USING INDEX" not in plan({"projectId": "p"})        # gap: a plain equality scans the table
+        assert "USING INDEX" in plan({"projectId": {"$eq": "p"}})   # rule: `$eq` on hot indexed queries
+    assert col.count_documents({"projectId": {"$eq": "p"}}) == col.count_documents({"projectId": "p"}) == 5
