@@ -10,7 +10,8 @@ a stack that is already up (default: this checkout's `make up`, gateway on http:
    started from the same checkout is left out — with its CPU over the window (% of one core) and
    its memory as PSS (proportional set size: pages shared between processes, such as those a fork
    server's children share, are split between them), per process, per service and in total.
-   Read from /proc (Linux); CPU figures are noisy on a loaded machine, PSS is not.
+   Read from /proc (Linux); CPU figures are noisy on a loaded machine, PSS is not. With no
+   `make up` running it says so and measures nothing (so `make bench` passes over it).
 2. Event latency through the gateway: two users in one project, the second one's
    `GET /notifications/stream` open; a card is moved N times, one at a time, and each time the
    delay "move response received → notification event read from the stream" is recorded (helpers
@@ -77,11 +78,12 @@ def processes(root: str) -> dict[int, dict]:
     return found
 
 
-def stack_of(found: dict[int, dict]) -> tuple[dict[int, dict], str]:
-    """Only the tree of a devtools.run manager running there, if any."""
-    managers = [pid for pid, p in found.items() if "-m devtools.run" in p["cmd"]]
-    if not managers:
-        return found, "every process in the checkout (no devtools.run manager found)"
+def stack_of(found: dict[int, dict], everything: bool = False) -> tuple[dict[int, dict], str]:
+    """Only the tree of the `make up` manager (devtools.run, or honcho) running there, if any."""
+    managers = [pid for pid, p in found.items() if "-m devtools.run" in p["cmd"]] or \
+        [pid for pid, p in found.items() if "honcho start" in p["cmd"]]
+    if everything or not managers:
+        return (found if everything else {}), "every process in the checkout"
     tree, todo = set(), list(managers)
     children: dict[int, list[int]] = {}
     for name in os.listdir("/proc"):
@@ -125,10 +127,10 @@ def label(pid: int, procs: dict[int, dict]) -> tuple[str, str]:
     return "other", cmd[:60]
 
 
-def measure(root: str, seconds: float) -> dict:
-    procs, scope = stack_of(processes(root))
+def measure(root: str, seconds: float, everything: bool = False) -> dict | None:
+    procs, scope = stack_of(processes(root), everything)
     if not procs:
-        sys.exit(f"no process runs in {root}: start the stack there first (make up)")
+        return None
     before = {}
     for pid in procs:
         try:
@@ -231,9 +233,15 @@ def main() -> None:
     ap.add_argument("--moves", type=int, default=100)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--no-latency", action="store_true")
+    ap.add_argument("--all-in-checkout", action="store_true",
+                    help="measure every process whose cwd is the checkout, not only make up's manager tree")
     ap.add_argument("--json-out")
     a = ap.parse_args()
-    m = measure(os.path.realpath(a.root), a.seconds)
+    m = measure(os.path.realpath(a.root), a.seconds, a.all_in_checkout)
+    if m is None:  # `make bench` runs every script: this one has nothing to measure then
+        print(f"bench/idle.py: no `make up` runs in {a.root} (no devtools.run or honcho manager there): "
+              "start it first; nothing measured")
+        return
     report(m)
     result = {"at_rest": {"scope": m["scope"], "seconds": a.seconds, "processes": m["rows"],
                           "pss_mib": round(sum(r["pss_mib"] for r in m["rows"]), 1),
