@@ -363,3 +363,11 @@ def test_a_signal_stops_every_process_and_a_stubborn_one_is_killed(tmp_path, sig
     assert f"{signal.Signals(sig).name} received: sending SIGTERM" in out
     assert "SIGKILL to stubborn" in out
     assert all(_gone(pid) for pid in [*pids.values(), grandchild]), out
+
+
+def test_the_gateway_default_enables_every_built_service(monkeypatch):
+    """`make up` sets no GATEWAY_SERVICES: the default must route to every built service (not 503)."""
+    from devtools.stack import built_services
+    from gateway.settings import Settings as GatewaySettings
+    monkeypatch.delenv("GATEWAY_SERVICES", raising=False)
+    assert set(GatewaySettings().enabled_services) == set(built_services())
