@@ -77,7 +77,8 @@ def s3_cmd(data: Path, s3_port: int, master: int, volume: int, filer: int) -> li
             "-filer", f"-filer.port={filer}", f"-filer.port.grpc={filer + 10000}",
             "-s3", f"-s3.port={s3_port}", f"-s3.port.grpc={s3_port + 10000}",
             "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.volumeSizeLimitMB=64",
-            "-master.telemetry=false", "-volume.preStopSeconds=1"]
+            "-master.telemetry=false", "-volume.preStopSeconds=1",
+            "-master.heartbeatInterval=2s"]  # one master: its raft heartbeat need not tick every 300 ms
 
 
 def wait_tcp(port: int, timeout: float = 30, proc: subprocess.Popen | None = None) -> None:

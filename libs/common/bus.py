@@ -66,7 +66,7 @@ STREAM_MAX_AGE_S = 7 * 86400
 # another: what a crashed worker's in-flight messages wait. Handlers are short and idempotent.
 ACK_WAIT_S = 10
 # An idle consumer's pull request waits this long on the server (a message answers it at once).
-FETCH_WAIT_S = 5
+FETCH_WAIT_S = 15
 
 
 async def _quiet_error(exc) -> None:
@@ -640,7 +640,7 @@ class SyncNats:
                 self._nc = await nats.connect(self.url, name=self.name, connect_timeout=2, max_reconnect_attempts=-1,
                                               reconnect_time_wait=0.5, reconnected_cb=reconnected,
                                               error_cb=_quiet_error,
-                                              ping_interval=5, max_outstanding_pings=2)
+                                              ping_interval=20, max_outstanding_pings=3)
                 break
             except Exception as exc:  # noqa: BLE001
                 log.warning("%s: NATS not reachable (%s); retrying in %.1fs", self.name, exc, delay)

@@ -163,8 +163,11 @@ def _run_hooks(hooks: list) -> None:
 
 def connect(uri: str, app_name: str) -> MongoClient:
     """Build a client. Call this inside `create_app` / the worker, never at import (fork safety)."""
+    # MONGO_HEARTBEAT_MS: how often the driver's monitor pings each server (pymongo's 10 s by
+    # default; `make up` sets 30 s: a failed operation is noticed at once either way).
+    heartbeat = int(os.environ.get("MONGO_HEARTBEAT_MS") or 10_000)
     return MongoClient(uri, appname=app_name, tz_aware=True, serverSelectionTimeoutMS=5000,
-                       connectTimeoutMS=3000, retryWrites=False)
+                       connectTimeoutMS=3000, retryWrites=False, heartbeatFrequencyMS=heartbeat)
 
 
 def _supports_transactions(client: MongoClient) -> bool:
