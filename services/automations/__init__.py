@@ -1,4 +1,1 @@
-"""The automations service — not built yet (see docs/CONTRACTS.md and /work/shared/DESIGN.md for what it owns).
-
-The gateway routes its paths already and answers 503 until this service runs.
-"""
+"""The automations service: rules that act on boards by themselves (see README.md and docs/CONTRACTS.md)."""
