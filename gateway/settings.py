@@ -13,7 +13,10 @@ class Settings(CommonSettings):
 
     def load(self, overrides):
         self.jwt_secret = env_str("JWT_SECRET", "dev-jwt-secret-change-me")
-        self.service_urls = {name: env_str(f"{name.upper()}_URL", f"http://127.0.0.1:{port}")
+        # <NAME>_URL, else SERVICE_URL_TEMPLATE filled with the service's name and port (Kubernetes
+        # and compose: "http://{name}:{port}", so a new service needs no URL of its own).
+        template = env_str("SERVICE_URL_TEMPLATE", "http://127.0.0.1:{port}")
+        self.service_urls = {name: env_str(f"{name.upper()}_URL", template.format(name=name, port=port))
                              for name, port in DEFAULT_PORTS.items()}
         # The services this deployment runs: /health requires each of them; the others answer 503.
         enabled = env_str("GATEWAY_SERVICES", "identity,boards,pilotage,automations,notifications")

@@ -19,7 +19,6 @@ from devtools.stack import built_services
 from gateway.settings import DEFAULT_PORTS, SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
-K8S = ROOT / "deploy" / "k8s"
 
 ENV_HELPER = re.compile(r"\benv_(?:str|int|bool|duration|float)\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']")
 OS_ENVIRON = re.compile(r"\bos\.(?:environ\.get|getenv)\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']"
@@ -59,25 +58,6 @@ def has_worker(name: str) -> bool:
 
 def load_compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
-
-
-def load_k8s() -> list[dict]:
-    docs = []
-    for path in sorted(K8S.glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-            if doc is not None:
-                docs.append(doc)
-    return docs
-
-
-def k8s_resource(kind: str, name: str) -> dict:
-    found = [d for d in load_k8s() if d.get("kind") == kind and d["metadata"]["name"] == name]
-    assert len(found) == 1, f"expected one {kind} {name} in deploy/k8s, found {len(found)}"
-    return found[0]
-
-
-def container_env_names(container: dict) -> set[str]:
-    return {e["name"] for e in container.get("env", [])}
 
 
 # ---------------------------------------------------------------------------------------- README
@@ -162,82 +142,6 @@ def test_docker_image_installs_runtime_dependencies_only_and_runs_unprivileged()
     assert user and user[-1] not in {"root", "0"}
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     assert {".venv", ".data", ".git", ".env"} <= set(ignored)
-
-
-# ------------------------------------------------------------------------------------ kubernetes
-
-def test_every_k8s_manifest_parses_and_is_listed_in_the_kustomization():
-    docs = load_k8s()
-    assert docs
-    for doc in docs:
-        assert doc.get("apiVersion") and doc.get("kind"), doc
-        if doc["kind"] != "Kustomization":
-            assert doc["metadata"].get("name"), doc
-    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text(encoding="utf-8"))
-    listed = set(kustomization["resources"])
-    on_disk = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
-    assert listed == on_disk
-
-
-@pytest.mark.parametrize("name", built_services())
-def test_k8s_runs_web_service_and_worker_for_each_built_service(name):
-    port = DEFAULT_PORTS[name]
-    web = k8s_resource("Deployment", name)["spec"]["template"]["spec"]["containers"][0]
-    assert f"services.{name}.app:create_app()" in web["command"]
-    assert f"0.0.0.0:{port}" in web["command"]
-    assert web["ports"][0]["containerPort"] == port
-    assert web["readinessProbe"]["httpGet"]["path"] == "/ready"
-    assert web["livenessProbe"] and web["resources"]["requests"] and web["resources"]["limits"]
-    service = k8s_resource("Service", name)
-    assert service["spec"]["ports"][0]["port"] == port
-    assert k8s_resource("HorizontalPodAutoscaler", name)["spec"]["scaleTargetRef"]["name"] == name
-    if has_worker(name):
-        worker = k8s_resource("Deployment", f"{name}-worker")["spec"]["template"]["spec"]["containers"][0]
-        assert worker["command"] == ["python", "-m", f"services.{name}.worker"]
-        assert worker["resources"]["limits"]
-
-
-def test_k8s_gateway_routes_to_every_built_service():
-    config = k8s_resource("ConfigMap", "stellary-config")["data"]
-    enabled = [s.strip() for s in config["GATEWAY_SERVICES"].split(",")]
-    assert set(built_services()) <= set(enabled)
-    for name in enabled:
-        assert config[f"{name.upper()}_URL"] == f"http://{name}:{DEFAULT_PORTS[name]}"
-    gateway = k8s_resource("Deployment", "gateway")["spec"]["template"]["spec"]["containers"][0]
-    assert "gateway.app:create_app()" in gateway["command"]
-    assert {"WEB_THREADS", "JWT_SECRET", "INTERNAL_TOKEN_SECRET"} <= container_env_names(gateway)
-    assert k8s_resource("HorizontalPodAutoscaler", "gateway")
-    assert k8s_resource("PodDisruptionBudget", "gateway")
-
-
-def test_k8s_sets_only_variables_the_code_reads_and_commits_no_secret():
-    known = variables_read_by_code()
-    assert not set(k8s_resource("ConfigMap", "stellary-config")["data"]) - known
-    secret = k8s_resource("Secret", "stellary-secrets")["stringData"]
-    assert not set(secret) - known
-    assert all("CHANGE-ME" in value for value in secret.values()), "secret.yaml must hold placeholders only"
-    for doc in load_k8s():
-        if doc["kind"] != "Deployment":
-            continue
-        for container in doc["spec"]["template"]["spec"]["containers"]:
-            unknown = container_env_names(container) - known
-            assert not unknown, f"{doc['metadata']['name']} sets variables no code reads: {unknown}"
-            for ref in (e.get("valueFrom", {}).get("secretKeyRef") for e in container.get("env", [])):
-                if ref and not ref.get("optional"):
-                    assert ref["key"] in secret, f"{doc['metadata']['name']} needs {ref['key']} in the Secret"
-
-
-def test_k8s_only_the_gateway_reaches_the_services():
-    policies = {d["metadata"]["name"]: d["spec"] for d in load_k8s() if d["kind"] == "NetworkPolicy"}
-    deny = [p for p in policies.values() if p["podSelector"] == {} and "ingress" not in p]
-    assert deny and "Ingress" in deny[0]["policyTypes"], "no default-deny ingress policy"
-    web_ports = {DEFAULT_PORTS[n] for n in built_services()}
-    for spec in policies.values():
-        for rule in spec.get("ingress", []):
-            ports = {p["port"] for p in rule.get("ports", [])}
-            if ports & web_ports:
-                assert rule.get("from") == [{"podSelector": {"matchLabels": {
-                    "app.kubernetes.io/name": "gateway", "app.kubernetes.io/component": "gateway"}}}]
 
 
 # ------------------------------------------------------------------------- make up (devtools.run)
