@@ -23,7 +23,7 @@ from pathlib import Path
 from .infra import Infra, free_port, stop_process, wait_tcp
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL_SERVICES = ("identity", "boards", "pilotage", "agents", "automations", "notifications")
+ALL_SERVICES = ("identity", "boards", "pilotage", "agents", "automations", "notifications", "webhooks")
 
 
 def built_services() -> list[str]:
@@ -56,18 +56,24 @@ class Stack:
             "PASSWORD_HASH_TIME_COST": "1", "PASSWORD_HASH_MEMORY_KIB": "8192",
             "WEB_CONCURRENCY": str(web_concurrency), "WEB_THREADS": "32", "LOG_LEVEL": "INFO",
             "GATEWAY_SERVICES": ",".join(services),
+            # Tests and benchmarks run their webhook receivers on this machine (as `make up` does).
+            "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true",
         })
         stack = cls(root, infra, env, services)
         for name in list(services) + ["gateway"]:
             stack.ports[name] = free_port()
             env[f"{name.upper()}_URL"] = f"http://127.0.0.1:{stack.ports[name]}"
         env.update(extra_env or {})
-        for name in services:
-            stack.spawn(name, "web")
-            if (ROOT / "services" / name / "worker.py").exists():
-                stack.spawn(name, "worker")
-        stack.spawn("gateway", "web")
-        stack.wait_healthy()
+        try:
+            for name in services:
+                stack.spawn(name, "web")
+                if (ROOT / "services" / name / "worker.py").exists():
+                    stack.spawn(name, "worker")
+            stack.spawn("gateway", "web")
+            stack.wait_healthy()
+        except BaseException:
+            stack.stop()   # a stack that never came up leaves no process behind
+            raise
         return stack
 
     @property

@@ -1,0 +1,1 @@
+"""Webhooks: workspace endpoints that receive signed deliveries of the platform's events (API.md §6)."""
