@@ -85,3 +85,20 @@ def test_another_orgs_webhook_and_delivery_ids_are_404(owner, outsider, receiver
     assert_error(outsider.post(f"{outsider.W}/webhooks/{mine['id']}/deliveries/{delivery['id']}/redeliver"), 404)
     assert [w["id"] for w in outsider.get(outsider.W + "/webhooks").json()] == [mine["id"]]
     assert owner.get(f"{owner.W}/webhooks/{hook['id']}").json()["enabled"] is True
+
+
+def test_pat_scopes(owner, receiver):
+    hook = make_webhook(owner, receiver.url)
+
+    def pat(*scopes):
+        r = owner.post("/api-tokens", json={"name": "t", "scopes": list(scopes)})
+        assert r.status_code == 201, r.text
+        return owner.with_token(r.json()["token"])
+
+    reader, writer, other = pat("projects:read"), pat("projects:read", "projects:write"), pat("pilotage:write")
+    assert reader.get(owner.W + "/webhooks").status_code == 200
+    assert reader.get(f"{owner.W}/webhooks/{hook['id']}/deliveries").status_code == 200
+    assert_error(reader.post(owner.W + "/webhooks", json={"url": receiver.url}), 403)
+    assert_error(reader.post(f"{owner.W}/webhooks/{hook['id']}/rotate-secret"), 403)
+    assert_error(other.get(owner.W + "/webhooks"), 403)
+    assert writer.post(f"{owner.W}/webhooks/{hook['id']}/ping").json()["status"] == "succeeded"
