@@ -23,7 +23,8 @@ from pathlib import Path
 from .infra import Infra, free_port, stop_process, wait_tcp
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL_SERVICES = ("identity", "boards", "pilotage", "agents", "automations", "notifications", "webhooks")
+ALL_SERVICES = ("identity", "boards", "pilotage", "agents", "automations", "notifications", "webhooks", "mcp")
+ASGI_SERVICES = ("mcp",)  # served by uvicorn (the Procfile says the same), the others by gunicorn
 
 
 def built_services() -> list[str]:
@@ -87,6 +88,9 @@ class Stack:
         python = sys.executable
         if kind == "worker":
             return [python, "-m", f"services.{name}.worker"]
+        if name in ASGI_SERVICES:
+            return [python, "-m", "uvicorn", "--factory", f"services.{name}.app:create_app", "--host", "127.0.0.1",
+                    "--port", str(self.ports[name]), "--no-access-log", "--timeout-graceful-shutdown", "5"]
         target = "gateway.app:create_app()" if name == "gateway" else f"services.{name}.app:create_app()"
         return [python, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
                 "-b", f"127.0.0.1:{self.ports[name]}", target]

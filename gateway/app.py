@@ -13,12 +13,14 @@ import math
 import threading
 import time
 import uuid
+from dataclasses import replace
 
 import urllib3
 from flask import Flask, Response, g, jsonify, request
 
 from libs.common.bus import SyncNats
 from libs.common.context import HEADER as CALLER_HEADER
+from libs.common.context import VIA_HEADER, verify_via
 from libs.common.errors import (Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable,
                                 TooManyRequests, error_body, register_error_handlers)
 from libs.common.logs import configure_logging
@@ -34,7 +36,8 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
 # The caller's trace headers are replaced by the gateway span's (two `traceparent`s would be joined
 # into one invalid value upstream and break the trace).
 TRACE_HEADERS = {"traceparent", "tracestate"}
-EXPOSED = "X-Request-Id, X-Next-Cursor, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Content-Disposition, ETag"
+EXPOSED = ("X-Request-Id, X-Next-Cursor, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
+           "Content-Disposition, ETag, Mcp-Session-Id")
 
 
 class RateLimiter:
@@ -83,6 +86,8 @@ NO_RETRY = urllib3.Retry(total=0, read=0, status=0, redirect=0)
 STREAM_TIMEOUT = urllib3.Timeout(connect=2, read=None)
 
 
+# Never taken from a client: the gateway sets the caller itself, and reads the via marker.
+INTERNAL_HEADERS = {CALLER_HEADER.lower(), VIA_HEADER.lower()}
 DISCARD_MAX_BYTES = 32 * 1024 * 1024  # beyond this a refused body is not read: the connection closes
 
 
@@ -250,6 +255,10 @@ def create_app(config: dict | None = None) -> Flask:
                 raise Forbidden("API tokens cannot manage API tokens: use a JWT")
             principal = auth.principal(claims["sub"], found.org, found.ws)
             caller = auth.build_caller(claims, pat, principal, g.request_id)
+            marker = request.headers.get(VIA_HEADER)
+            if marker:  # a trusted internal client (mcp) labels the change; only the secret signs one
+                caller = replace(caller, via=verify_via(marker, secret=settings.internal_token_secret,
+                                                        user_id=caller.user_id))
             scope = found.required_scope(method)
             if pat is not None and scope and scope not in caller.scopes:
                 raise Forbidden(f"Token lacks the '{scope}' scope")
@@ -259,7 +268,7 @@ def create_app(config: dict | None = None) -> Flask:
             ip = client_ip()
             if settings.rate_limit_loopback or not is_loopback(ip):
                 _rate_limit(f"ip:{ip}:{full_path}", settings.rate_limit_ip_auth_per_min)
-        response = _forward(rule.service, full_path, caller_token)
+        response = _forward(rule.service, full_path, caller_token, pass_bearer=rule.pass_bearer)
         if caller_token and rule.service == "identity" and method not in ("GET", "HEAD") and response.status_code < 400:
             _forget_written(caller, full_path, method)
         return response
@@ -299,14 +308,16 @@ def create_app(config: dict | None = None) -> Flask:
         if not ok:
             raise TooManyRequests("Rate limit exceeded", headers={"Retry-After": str(retry)} | g.rate_headers)
 
-    def _forward(service: str, path: str, caller_token: str | None):
+    def _forward(service: str, path: str, caller_token: str | None, pass_bearer: bool = False):
         if service not in settings.enabled_services:
             raise ServiceUnavailable(f"Service {service} is not available")
         url = settings.service_urls[service] + path
         if request.query_string:
             url += "?" + request.query_string.decode("latin-1")
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in dropped_headers}
-        headers.pop(CALLER_HEADER, None)
+        headers = {k: v for k, v in request.headers.items()
+                   if k.lower() not in dropped_headers and k.lower() not in INTERNAL_HEADERS}
+        if pass_bearer and caller_token:
+            headers["Authorization"] = request.headers["Authorization"]
         headers["X-Request-Id"] = g.request_id
         headers["X-Forwarded-For"] = client_ip()
         if caller_token:
@@ -321,7 +332,8 @@ def create_app(config: dict | None = None) -> Flask:
             elif request.headers.get("Transfer-Encoding", "").lower() == "chunked":
                 body = LimitedStream(request.stream, g.body_limit)
                 headers["Transfer-Encoding"] = "chunked"
-        streaming = request.method == "GET" and (path.endswith("/stream") or "/attachments/" in path)
+        streaming = request.method == "GET" and (path.endswith("/stream") or "/attachments/" in path
+                                                 or service == "mcp")
         timeout = STREAM_TIMEOUT if streaming else upstream_timeout
         try:
             upstream = http.urlopen(request.method, url, body=body, headers=headers, preload_content=False,

@@ -20,6 +20,7 @@ class Rule:
     public: bool = False       # no token needed
     jwt_only: bool = False     # PATs refused (403)
     read_only_scope: bool = False  # every method needs the :read scope (notifications)
+    pass_bearer: bool = False  # the caller's bearer token goes on too (mcp calls the REST API with it)
 
 
 def _r(regex, service, scope, guard="none", **kw) -> Rule:
@@ -41,6 +42,8 @@ RULES = [
     _r(rf"{W}/(?:agents|missions|proposals|project-drafts)(?:/.*)?", "agents", "pilotage", "ws"),
     _r(rf"{W}/webhooks(?:/.*)?", "webhooks", "projects", "ws"),
     _r(r"/notifications(?:/.*)?", "notifications", "notifications", read_only_scope=True),
+    # MCP (Streamable HTTP): any valid token connects; each tool is bounded by the REST call it makes.
+    _r(r"/mcp", "mcp", None, pass_bearer=True),
 ]
 
 

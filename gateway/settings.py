@@ -3,9 +3,9 @@ import ipaddress
 
 from libs.common.settings import CommonSettings, env_bool, env_int, env_str
 
-SERVICES = ("identity", "boards", "pilotage", "agents", "automations", "notifications", "webhooks")
+SERVICES = ("identity", "boards", "pilotage", "agents", "automations", "notifications", "webhooks", "mcp")
 DEFAULT_PORTS = {"identity": 3101, "boards": 3102, "pilotage": 3103, "agents": 3104, "automations": 3105,
-                 "notifications": 3106, "webhooks": 3107}
+                 "notifications": 3106, "webhooks": 3107, "mcp": 3108}
 
 
 class Settings(CommonSettings):
@@ -19,7 +19,7 @@ class Settings(CommonSettings):
         self.service_urls = {name: env_str(f"{name.upper()}_URL", template.format(name=name, port=port))
                              for name, port in DEFAULT_PORTS.items()}
         # The services this deployment runs: /health requires each of them; the others answer 503.
-        enabled = env_str("GATEWAY_SERVICES", "identity,boards,pilotage,automations,notifications,webhooks")
+        enabled = env_str("GATEWAY_SERVICES", "identity,boards,pilotage,automations,notifications,webhooks,mcp")
         self.enabled_services = tuple(s.strip() for s in enabled.split(",") if s.strip())
         self.cache_ttl = env_int("GATEWAY_CACHE_TTL", 30)
         self.max_body_bytes = env_int("MAX_BODY_BYTES", 1024 * 1024)

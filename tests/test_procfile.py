@@ -1,9 +1,11 @@
 """`make up` runs the Procfile: every built service has its web and worker lines on its port, the
-gateway is on 3001, and deploy/dev.env points the gateway at the same ports."""
+gateway is on 3001, and deploy/dev.env points the gateway at the same ports. Web lines are gunicorn
+(`-b 127.0.0.1:PORT 'services.X.app:create_app()'`), or uvicorn for the ASGI services
+(`--factory services.X.app:create_app --host 127.0.0.1 --port PORT`)."""
 import re
 from pathlib import Path
 
-from devtools.stack import built_services
+from devtools.stack import ASGI_SERVICES, built_services
 from gateway.settings import DEFAULT_PORTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,8 +19,12 @@ def _procfile() -> dict[str, str]:
 def test_every_built_service_runs_web_and_worker_on_its_port():
     procs = _procfile()
     for name in built_services():
-        assert f"services.{name}.app:create_app()" in procs[name]
-        assert f"127.0.0.1:{DEFAULT_PORTS[name]}" in procs[name]
+        if name in ASGI_SERVICES:
+            assert procs[name].split()[:3] == ["uvicorn", "--factory", f"services.{name}.app:create_app"]
+            assert f"--host 127.0.0.1 --port {DEFAULT_PORTS[name]}" in procs[name]
+        else:
+            assert f"services.{name}.app:create_app()" in procs[name]
+            assert f"127.0.0.1:{DEFAULT_PORTS[name]}" in procs[name]
         if (ROOT / "services" / name / "worker.py").exists():
             assert procs[f"{name}-worker"].strip() == f"python -m services.{name}.worker"
     assert "0.0.0.0:3001" in procs["gateway"] and "gateway.app:create_app()" in procs["gateway"]

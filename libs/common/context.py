@@ -6,10 +6,16 @@ Services verify it with the shared INTERNAL_TOKEN_SECRET and refuse any request 
 a service is never reachable with a user's bearer token alone.
 
 Claims (all strings unless noted):
-    sub          user id                     via       "user" | "pat" | "automation" | "agent"
+    sub          user id                     via       "user" | "pat" | "automation" | "agent" | "mcp"
     email, name  the user's                  scopes    list of PAT scopes (JWT: every scope)
     org          {id, slug, role}            ws        {id, slug, role, pilotageRole} (both optional)
     tid          PAT id (when via == "pat")  rid       request id
+
+A trusted internal client that calls the gateway's REST API with a user's own bearer token (the
+mcp service) may label the change it makes with a `via` marker: the `X-Stellary-Via` header, a
+short-lived HS256 token signed with the same secret, bound to the user (`sign_via` / `verify_via`).
+The gateway checks it, sets the caller's `via` to it and never forwards the header; an outside
+client cannot forge one.
 """
 from __future__ import annotations
 
@@ -23,6 +29,9 @@ from .errors import Forbidden, NotFound, Unauthorized
 
 HEADER = "X-Stellary-Caller"
 AUDIENCE = "stellary-internal"
+VIA_HEADER = "X-Stellary-Via"
+VIA_AUDIENCE = "stellary-via"
+MARKED_VIAS = ("mcp",)          # the `via` values a marker may carry
 ALL_SCOPES = ("account:read", "account:write", "projects:read", "projects:write",
               "pilotage:read", "pilotage:write", "notifications:read")
 PILOTAGE_RANK = {"viewer": 0, "reviewer": 1, "owner": 2}
@@ -100,6 +109,28 @@ def verify_caller(token: str, secret: str) -> Caller:
     except jwt.PyJWTError as exc:
         raise Unauthorized("Invalid internal caller token") from exc
     return Caller.from_claims(claims)
+
+
+def sign_via(*, user_id: str, via: str, secret: str, ttl: int = 60) -> str:
+    """The `X-Stellary-Via` marker: `user_id`'s requests carrying it are made `via` (e.g. "mcp")."""
+    if via not in MARKED_VIAS:
+        raise ValueError(f"not a marked via: {via!r}")
+    now = int(time.time())
+    return jwt.encode({"sub": user_id, "via": via, "aud": VIA_AUDIENCE, "iat": now, "exp": now + ttl},
+                      secret, algorithm="HS256")
+
+
+def verify_via(token: str, *, secret: str, user_id: str) -> str:
+    """The `via` a marker carries for `user_id`. Raises Unauthorized when it is not ours, expired,
+    or made for another user."""
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS256"], audience=VIA_AUDIENCE,
+                            options={"require": ["exp", "sub"]})
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("Invalid via marker") from exc
+    if claims["sub"] != user_id or claims.get("via") not in MARKED_VIAS:
+        raise Unauthorized("Invalid via marker")
+    return claims["via"]
 
 
 def load_caller() -> Caller | None:
