@@ -19,7 +19,7 @@ class Settings(CommonSettings):
         self.service_urls = {name: env_str(f"{name.upper()}_URL", template.format(name=name, port=port))
                              for name, port in DEFAULT_PORTS.items()}
         # The services this deployment runs: /health requires each of them; the others answer 503.
-        enabled = env_str("GATEWAY_SERVICES", "identity,boards,pilotage,automations,notifications,webhooks,mcp")
+        enabled = env_str("GATEWAY_SERVICES", "identity,boards,pilotage,agents,automations,notifications,webhooks,mcp")
         self.enabled_services = tuple(s.strip() for s in enabled.split(",") if s.strip())
         self.cache_ttl = env_int("GATEWAY_CACHE_TTL", 30)
         self.max_body_bytes = env_int("MAX_BODY_BYTES", 1024 * 1024)

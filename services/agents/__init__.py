@@ -1,4 +1,2 @@
-"""The agents service — not built yet (see docs/CONTRACTS.md and ../shared/DESIGN.md for what it owns).
-
-The gateway routes its paths already and answers 503 until this service runs.
-"""
+"""The agents service: AI agents that work on cards under human control (missions, proposals), and the
+project wizard (drafts → roadmap → a board). See README.md and docs/CONTRACTS.md."""

@@ -21,6 +21,8 @@ workspace answers 404; `actor` = {userId, via} is the actor of the activity even
                                                                                      -> project (with columns)
     project_summaries        {workspaceId}                                           -> portfolio rows
     add_comment              {workspaceId, cardId, content, actor}                   -> comment
+    add_checklist_item       {workspaceId, cardId, title, done?, actor}              -> the item {_id, title, done, order}
+    update_checklist_item    {workspaceId, cardId, itemId, changes: {title?, done?}, actor} -> the item
     project_refs             {workspaceId, projectId}  -> {id, name, memberIds, columns: [{id, name, order, scopeId}],
                                                            labels: [{id, name, color}]}
 An `actor` may carry `ruleId` and `chain` (automations): they are copied into the events' actor.
@@ -40,7 +42,7 @@ from libs.common.kit import on_tenant_deleted
 from libs.common.schemas import Name, load
 
 from .activity import Actor, member_ids
-from .schemas import CardIn, CardPatch
+from .schemas import CardIn, CardPatch, ChecklistAdd, ChecklistPatch
 
 log = logging.getLogger(__name__)
 IDENTITY_SUBJECTS = ["identity.member.removed", "identity.user.updated"]
@@ -144,6 +146,22 @@ class Handlers:
         return self.service.create_comment(actor=actor, project_id=card["projectId"], card_id=card["id"],
                                            content=content)
 
+    def add_checklist_item(self, p: dict) -> dict:
+        _require(p, "workspaceId", "cardId")
+        data = load(ChecklistAdd(), {k: p[k] for k in ("title", "done") if k in p})
+        actor = Actor.from_command(p)
+        card = self.service.get_card(actor=actor, project_id=None, card_id=p["cardId"])
+        return self.service.add_checklist_item(actor=actor, project_id=card["projectId"], card_id=card["id"],
+                                               title=data["title"], done=data["done"])
+
+    def update_checklist_item(self, p: dict) -> dict:
+        _require(p, "workspaceId", "cardId", "itemId")
+        data = load(ChecklistPatch(), p.get("changes") or {})
+        actor = Actor.from_command(p)
+        card = self.service.get_card(actor=actor, project_id=None, card_id=p["cardId"])
+        return self.service.update_checklist_item(actor=actor, project_id=card["projectId"], card_id=card["id"],
+                                                  item_id=str(p["itemId"]), data=data)
+
     def project_refs(self, p: dict) -> dict:
         _require(p, "workspaceId", "projectId")
         actor = Actor.from_command(p)
@@ -166,5 +184,5 @@ def register(worker, ctx) -> None:
     on_tenant_deleted(worker, handlers.service.purge_tenant)
     worker.consume("IDENTITY", handlers.on_identity, subjects=IDENTITY_SUBJECTS)
     for verb in ("get_card", "get_cards", "create_card", "update_card", "move_card", "create_project_from_plan",
-                 "project_summaries", "add_comment", "project_refs"):
+                 "project_summaries", "add_comment", "project_refs", "add_checklist_item", "update_checklist_item"):
         worker.command(verb, getattr(handlers, verb))

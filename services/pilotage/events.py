@@ -27,6 +27,7 @@ Handled (durable consumer "pilotage" on IDENTITY), idempotent:
 Commands answered (cmd.pilotage.<verb>, queue group "pilotage"):
     get_state       {workspaceId, role?, profile?, intent?, detailLevel?}  -> the state (as GET …/pilotage/state)
     propose_action  {workspaceId, orgId, actionType, explanation, payload?, actor}  -> the action
+    get_documents   {workspaceId, ids}  -> [document with content] (ids of other workspaces omitted; ≤ 50)
 """
 from __future__ import annotations
 
@@ -49,7 +50,22 @@ def changes_between(before: dict, after: dict, fields) -> dict:
     return {f: {"before": before.get(f), "after": after.get(f)} for f in fields if before.get(f) != after.get(f)}
 
 
-def register(worker, service) -> None:
+def get_documents(documents, payload: dict) -> list[dict]:
+    """The workspace's documents among `ids`, in that order (agents' project wizard reads its context)."""
+    from libs.common.errors import BadRequest
+    from libs.common.mongo import is_id
+
+    from .documents import render
+
+    ids = payload.get("ids")
+    if not isinstance(payload.get("workspaceId"), str) or not isinstance(ids, list) or len(ids) > 50:
+        raise BadRequest("get_documents needs workspaceId and at most 50 ids")
+    wanted = [i for i in dict.fromkeys(ids) if is_id(i)]
+    found = {d["id"]: d for d in documents.store.find_by_ids("documents", payload["workspaceId"], wanted)}
+    return [render(found[i]) for i in wanted if i in found]
+
+
+def register(worker, service, documents=None) -> None:
     """Every subscription and command of the pilotage worker, in one place."""
 
     on_tenant_deleted(worker, service.store.purge_tenant)
@@ -57,3 +73,5 @@ def register(worker, service) -> None:
         workspace_id=p["workspaceId"], role=p.get("role"), profile=p.get("profile"), intent=p.get("intent"),
         detail_level=p.get("detailLevel")))
     worker.command("propose_action", service.propose_from_command)
+    if documents is not None:
+        worker.command("get_documents", lambda p: get_documents(documents, p))

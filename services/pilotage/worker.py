@@ -12,10 +12,10 @@ from .settings import Settings
 def build_worker(config: dict | None = None) -> Worker:
     settings = Settings(config)
     client = connect(settings.mongo_uri, "pilotage-worker")
-    pilotage, _ = build_services(settings, client, "pilotage-worker")
+    pilotage, documents = build_services(settings, client, "pilotage-worker")
     ensure_in_background(lambda: ensure_indexes(pilotage), "pilotage-worker")
     worker = Worker("pilotage", settings, client[settings.mongo_db])
-    events.register(worker, pilotage)
+    events.register(worker, pilotage, documents)
     return worker
 
 
