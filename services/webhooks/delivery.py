@@ -59,9 +59,11 @@ class Deliverer:
             delay = max(delay, min(float(retry_after_s), MAX_RETRY_AFTER_S))
         return int(delay * 1000)
 
-    def attempt(self, delivery: dict, token: str, *, manual: bool = False) -> dict:
-        """Make one attempt of a delivery claimed with `token`; returns the delivery as settled."""
-        endpoint = self.stores.endpoints.by_id(delivery["endpointId"])
+    def attempt(self, delivery: dict, token: str, *, manual: bool = False, endpoint: dict | None = None) -> dict:
+        """Make one attempt of a delivery claimed with `token` (its endpoint as read at the claim, or
+        read now); returns the delivery as settled."""
+        if endpoint is None:
+            endpoint = self.stores.endpoints.by_id(delivery["endpointId"])
         attempts = list(delivery.get("attempts") or [])
         tries = int(delivery.get("tries") or 0)
         waiting_ms = delivery.get("nextMs") if delivery.get("status") in ("pending", "retrying") else None
@@ -77,7 +79,8 @@ class Deliverer:
         attempts.append({"at": iso(started), "statusCode": outcome.status, "durationMs": outcome.duration_ms,
                          "error": outcome.error})
         if outcome.ok:
-            self.stores.endpoints.record_success(endpoint["id"])
+            if endpoint.get("failedRun"):
+                self.stores.endpoints.record_success(endpoint["id"])
             return self._settle(delivery, token, status="succeeded", attempts=attempts, tries=tries, next_ms=None)
         if outcome.status == 410:
             if self.stores.endpoints.disable(endpoint["id"], "the endpoint answered 410 Gone"):

@@ -1,7 +1,7 @@
 """The worker's dispatcher: claims due deliveries and sends them on a bounded pool of senders.
 
-One thread claims (storage.claim_due: an atomic find_one_and_update that leases the delivery), a
-pool of WEBHOOKS_SENDERS threads sends. At most WEBHOOKS_PER_ENDPOINT_CONCURRENCY attempts of one
+One thread claims (storage.claim_batch: the due deliveries leased in one update_many that only takes
+rows still due, so a row goes to one dispatcher), a pool of WEBHOOKS_SENDERS threads sends. At most WEBHOOKS_PER_ENDPOINT_CONCURRENCY attempts of one
 endpoint are in flight per process: the claim leaves out the endpoints at their share, so a slow
 receiver holds its own senders and never delays the other endpoints' deliveries.
 It never polls tightly: when nothing is claimable it sleeps until the earliest due time (one indexed
@@ -64,26 +64,31 @@ class Dispatcher:
             return [e for e, n in self._inflight.items() if n >= self.per_endpoint]
 
     def claim_all(self) -> int:
-        """Claim and hand to the senders everything due now, within the pool's and endpoints' shares."""
+        """Claim and hand to the senders everything due now, within the pool's and endpoints' shares
+        (a few commands per batch: find, update_many, read back, the batch's endpoints)."""
         claimed = 0
         while not self._stop.is_set():
             with self._lock:
-                if self._total >= self.senders:
-                    return claimed
-            got = self.stores.deliveries.claim_due(lease_ms=self.deliverer.lease_ms, busy=self._busy())
-            if got is None:
+                room = self.senders - self._total
+                inflight = dict(self._inflight)
+            if room <= 0:
                 return claimed
-            delivery, token = got
-            with self._lock:
-                self._inflight[delivery["endpointId"]] += 1
-                self._total += 1
-            claimed += 1
-            self._pool.submit(self._send, delivery, token)
+            batch = self.stores.deliveries.claim_batch(lease_ms=self.deliverer.lease_ms, busy=self._busy(),
+                                                       room=room, per_endpoint=inflight, share=self.per_endpoint)
+            if not batch:
+                return claimed
+            endpoints = self.stores.endpoints.by_ids({d["endpointId"] for d, _ in batch})
+            for delivery, token in batch:
+                with self._lock:
+                    self._inflight[delivery["endpointId"]] += 1
+                    self._total += 1
+                claimed += 1
+                self._pool.submit(self._send, delivery, token, endpoints.get(delivery["endpointId"]))
         return claimed
 
-    def _send(self, delivery: dict, token: str) -> None:
+    def _send(self, delivery: dict, token: str, endpoint: dict | None) -> None:
         try:
-            settled = self.deliverer.attempt(delivery, token)
+            settled = self.deliverer.attempt(delivery, token, endpoint=endpoint)
             self.stats["attempts"] += 1
             if settled["status"] == "succeeded":
                 self.stats["succeeded"] += 1

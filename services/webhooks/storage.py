@@ -55,6 +55,10 @@ class EndpointStore:
     def by_id(self, endpoint_id: str) -> dict | None:
         return _endpoint_out(self.col.find_one({"_id": endpoint_id}))
 
+    def by_ids(self, ids) -> dict[str, dict]:
+        ids = list(ids)
+        return {d["_id"]: _endpoint_out(d) for d in self.col.find({"_id": {"$in": ids}})} if ids else {}
+
     def list(self, workspace_id: str) -> list[dict]:
         rows = [_endpoint_out(d) for d in self.col.find({"workspaceId": {"$eq": workspace_id}})]
         return sorted(rows, key=lambda r: (r["createdAt"], r["id"]))
@@ -163,6 +167,32 @@ class DeliveryStore:
             query, {"$set": {"dueMs": current + lease_ms, "leaseUntil": current + lease_ms, "leaseToken": token}},
             sort=[("dueMs", ASCENDING)], return_document=ReturnDocument.AFTER)
         return (_delivery_out(doc), token) if doc else None
+
+    def claim_batch(self, *, lease_ms: int, busy: list[str], room: int, per_endpoint: dict[str, int],
+                    share: int) -> list[tuple[dict, str]]:
+        """Claim up to `room` due deliveries in three commands, earliest first, at most `share` minus
+        `per_endpoint[e]` of each endpoint. Atomic per delivery: the update only takes rows still due,
+        so a row two dispatchers both picked goes to one of them."""
+        current = now_ms()
+        query: dict = {"dueMs": {"$lte": current}}
+        if busy:
+            query["endpointId"] = {"$nin": list(busy)}
+        picked, counts = [], dict(per_endpoint)
+        for row in self.col.find(query, {"endpointId": 1, "dueMs": 1}).sort("dueMs", ASCENDING).limit(room * 4):
+            if counts.get(row["endpointId"], 0) >= share:
+                continue
+            counts[row["endpointId"]] = counts.get(row["endpointId"], 0) + 1
+            picked.append(row["_id"])
+            if len(picked) >= room:
+                break
+        if not picked:
+            return []
+        token = _secrets.token_hex(8)
+        until = current + lease_ms
+        self.col.update_many({"_id": {"$in": picked}, "dueMs": {"$lte": current}},
+                             {"$set": {"dueMs": until, "leaseUntil": until, "leaseToken": token}})
+        rows = self.col.find({"_id": {"$in": picked}, "leaseToken": token})
+        return sorted(((_delivery_out(d), token) for d in rows), key=lambda pair: pair[0]["dueMs"])
 
     def claim_now(self, workspace_id: str, endpoint_id: str, delivery_id: str, *,
                   lease_ms: int) -> tuple[dict, str] | None:
