@@ -33,3 +33,32 @@ def alice(base):
 @pytest.fixture
 def bob(base):
     return register(base, name="Bob")
+
+
+# ---- responses checked against /openapi.json (tests/openapi_check.py)
+# The suites whose every Client response of the RESPONSES_TAGGED services' operations must match the
+# document the gateway serves. A service whose handlers dump their declared response schemas joins the tags.
+RESPONSES_CHECKED = ("services/boards/", "tests/test_reference_walkthrough.py", "tests/test_tenant_isolation.py")
+RESPONSES_TAGGED = ("boards",)
+
+
+@pytest.fixture(scope="session")
+def openapi_checker(base):
+    from tests.openapi_check import ResponseChecker
+    return ResponseChecker.from_gateway(base, tags=RESPONSES_TAGGED)
+
+
+@pytest.fixture(autouse=True)
+def responses_match_openapi(request):
+    """In RESPONSES_CHECKED suites (tests that reach the gateway), every response body seen through
+    `tests.support.Client` validates against `/openapi.json`; the test fails on the first that does not."""
+    where = Path(str(request.node.fspath)).resolve().relative_to(Path(__file__).parent.resolve()).as_posix()
+    if "base" not in request.fixturenames or not where.startswith(RESPONSES_CHECKED):
+        yield
+        return
+    from tests.openapi_check import observing
+    checker = request.getfixturevalue("openapi_checker")
+    checker.problems.clear()
+    with observing(checker):
+        yield
+    assert not checker.problems, checker.report()

@@ -8,7 +8,12 @@ import requests
 
 
 class Client:
-    """`Client(base, token).get("/auth/me")` -> requests.Response (never raises on status)."""
+    """`Client(base, token).get("/auth/me")` -> requests.Response (never raises on status).
+
+    `Client.observers`: callables `(method, url, response)` every response is shown to (opt-in checks,
+    e.g. tests/openapi_check.py validating bodies against /openapi.json)."""
+
+    observers: list = []
 
     def __init__(self, base: str, token: str | None = None, **info):
         self.base = base.rstrip("/")
@@ -23,7 +28,11 @@ class Client:
 
     def request(self, method, path, **kw):
         headers = self.headers(kw.pop("headers", None))
-        return self.session.request(method, self.base + path, headers=headers, timeout=kw.pop("timeout", 30), **kw)
+        response = self.session.request(method, self.base + path, headers=headers, timeout=kw.pop("timeout", 30),
+                                        **kw)
+        for observe in list(Client.observers):
+            observe(method, self.base + path, response)
+        return response
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)

@@ -105,7 +105,9 @@ class Api:
         doc.setdefault("components", {}).setdefault("responses", {})["Error"] = {
             "description": "Error body",
             "content": {"application/json": {"schema": {"type": "object", "properties": {
-                "statusCode": {"type": "integer"}, "message": {"type": "string"}, "error": {"type": "string"}}}}}}
+                "statusCode": {"type": "integer"}, "message": {"type": "string"}, "error": {"type": "string"},
+                "details": {"type": "object", "description": "what failed, e.g. a 400's field errors"}},
+                "required": ["statusCode", "message", "error"]}}}}
         return doc
 
 

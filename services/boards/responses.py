@@ -24,6 +24,15 @@ class ProjectOut(Schema):
     createdAt, updatedAt = Str(), Str()
 
 
+class ImportCounts(Schema):
+    scopes, columns, cards, labels, customFields, relations = Int(), Int(), Int(), Int(), Int(), Int()
+
+
+class ImportOut(ProjectOut):
+    """The imported project, with how many of each part were created."""
+    counts = Nested(ImportCounts)
+
+
 class MemberOut(Schema):
     userId, email, name, addedAt = Str(), Str(), Str(allow_none=True), Str()
 

@@ -27,7 +27,7 @@ def templates(org, ws):
     return svc().list_templates()
 
 
-@api.route(W + "/projects/import", "POST", body=s.ImportIn, response=r.ProjectOut, status=201,
+@api.route(W + "/projects/import", "POST", body=s.ImportIn, response=r.ImportOut, status=201,
            summary="Import a project from a JSON snapshot (≤ 50 columns, ≤ 500 cards)")
 def import_project(org, ws, body):
     return svc().import_project(actor=who(org, ws), data=body)
