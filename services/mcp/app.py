@@ -15,7 +15,6 @@ import logging
 
 import anyio
 import httpx
-from mcp.server.mcpserver import Context
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
@@ -28,6 +27,7 @@ from libs.common.errors import Unauthorized, error_body
 from libs.common.logs import configure_logging
 from libs.common.mongo import connect, ensure_in_background, mongo_up, now_ms
 
+from .bridge import STDIO_USER_AGENT
 from .rest import Rest, ToolFailure
 from .settings import Settings
 from .storage import CallLog
@@ -58,13 +58,14 @@ class CallerGuard:
 def create_app(config: dict | None = None) -> Starlette:
     settings = Settings(config)
     configure_logging("mcp", settings.log_level)
+    for noisy in ("httpx", "mcp.server.streamable_http", "mcp.server.streamable_http_manager"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)  # a line per REST call / per stateless request
     client = connect(settings.mongo_uri, "mcp")
     calls = CallLog(client[settings.mongo_db])
     ensure_in_background(lambda: calls.ensure_indexes(settings.call_retention_days), "mcp")
     state: dict = {}
 
-    def session_for(ctx: Context) -> Session:
-        headers = ctx.headers or {}
+    def session_for(headers) -> Session:
         try:
             caller = verify_caller(headers.get(CALLER_HEADER.lower(), ""), settings.internal_token_secret)
         except Unauthorized as err:
@@ -72,12 +73,13 @@ def create_app(config: dict | None = None) -> Starlette:
         marker = sign_via(user_id=caller.user_id, via="mcp", secret=settings.internal_token_secret)
         rest = Rest(http=state["http"], base_url=settings.gateway_url, authorization=headers.get("authorization", ""),
                     via_marker=marker)
+        relayed = headers.get("user-agent", "").startswith(STDIO_USER_AGENT)
         return Session(rest=rest, user_id=caller.user_id, token=caller.token_id or "jwt",
-                       board_max_cards=settings.board_max_cards)
+                       board_max_cards=settings.board_max_cards, transport="stdio" if relayed else "http")
 
     async def record(entry: dict) -> None:
         try:
-            await anyio.to_thread.run_sync(calls.record, entry | {"transport": "http"})
+            await anyio.to_thread.run_sync(calls.record, entry)
         except Exception:  # noqa: BLE001 - a lost record must not fail the call it describes
             log.exception("could not record the %s call", entry.get("tool"))
 

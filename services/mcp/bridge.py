@@ -23,6 +23,7 @@ from mcp_types.version import LATEST_MODERN_VERSION
 from libs.common.settings import env_float, env_str
 
 log = logging.getLogger(__name__)
+STDIO_USER_AGENT = "stellary-mcp-stdio/1.0"   # the server records these calls as transport "stdio"
 
 
 class Remote:
@@ -30,7 +31,7 @@ class Remote:
 
     def __init__(self, *, url: str, token: str, timeout: float = 60.0):
         self.endpoint = url.rstrip("/") + "/mcp"
-        self.headers = {"Authorization": f"Bearer {token}"}
+        self.headers = {"Authorization": f"Bearer {token}", "User-Agent": STDIO_USER_AGENT}
         self.timeout = timeout
 
     def _client(self) -> Client:

@@ -11,11 +11,12 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Annotated, Any, Awaitable, Callable
+from typing import Annotated, Any, Awaitable, Callable, Mapping
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from .rest import Rest, ToolFailure, seg, workspace_path
 
@@ -36,9 +37,10 @@ class Session:
     user_id: str
     token: str           # the PAT's id, or "jwt"
     board_max_cards: int = 1000
+    transport: str = "http"   # "stdio": relayed by `python -m services.mcp --stdio`
 
 
-Connect = Callable[[Context], Session]
+Connect = Callable[[Mapping[str, str]], Session]
 Record = Callable[[dict], Awaitable[None]]
 
 # ---------------------------------------------------------------- argument types
@@ -297,34 +299,20 @@ def _result(payload: dict, *, error: bool = False) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=payload, is_error=error)
 
 
-def _as_tool(fn, *, connect: Connect, record: Record):
+def _as_tool(fn, *, connect: Connect):
     """An MCPServer tool function for `fn`: its arguments (without the session), plus the Context."""
     signature = inspect.signature(fn)
     params = list(signature.parameters.values())[1:]
     name = fn.__name__
 
     async def tool(ctx: Context, **arguments) -> CallToolResult:
-        started = time.perf_counter()
-        session = None
         try:
-            session = connect(ctx)
-            outcome = _result(await fn(session, **arguments))
-            status, message = 200, None
+            return _result(await fn(connect(ctx.headers or {}), **arguments))
         except ToolFailure as err:
-            outcome = _result(err.body(), error=True)
-            status, message = err.status, err.message
-        except Exception:  # noqa: BLE001 - a bug of ours: logged, answered as the API would (500), recorded
+            return _result(err.body(), error=True)
+        except Exception:  # noqa: BLE001 - a bug of ours: logged, answered as the API would (500)
             log.exception("tool %s failed", name)
-            failure = ToolFailure(500, "Internal server error")
-            outcome = _result(failure.body(), error=True)
-            status, message = failure.status, failure.message
-        entry = {"tool": name, "orgSlug": arguments.get("orgSlug"), "wsSlug": arguments.get("wsSlug"),
-                 "status": "ok" if status < 400 else "error", "statusCode": status, "message": message,
-                 "durationMs": round((time.perf_counter() - started) * 1000, 1)}
-        if session is not None:
-            entry |= {"userId": session.user_id, "token": session.token}
-            await record(entry)
-        return outcome
+            return _result(ToolFailure(500, "Internal server error").body(), error=True)
 
     ctx_param = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
     tool.__signature__ = inspect.Signature([*params, ctx_param], return_annotation=CallToolResult)
@@ -334,13 +322,60 @@ def _as_tool(fn, *, connect: Connect, record: Record):
     return tool
 
 
+def _outcome(result) -> tuple[int, str | None]:
+    """(statusCode, message) of a tools/call result: ours carry the API's error body; the SDK's own
+    refusals (unknown tool, arguments not matching the schema) are text: a 400."""
+    if isinstance(result, BaseModel):
+        result = result.model_dump(by_alias=True)
+    if not isinstance(result, dict) or not result.get("isError"):
+        return 200, None
+    body = result.get("structuredContent") or {}
+    if isinstance(body.get("statusCode"), int):
+        return body["statusCode"], body.get("message")
+    texts = [c.get("text", "") for c in result.get("content") or [] if isinstance(c, dict)]
+    return 400, (" ".join(texts) or "Invalid tool call")[:500]
+
+
+def _recorder(*, connect: Connect, record: Record):
+    """Server middleware recording every tools/call, whatever its outcome (refused arguments and
+    unknown tools included), once its caller is known."""
+    async def middleware(ctx, call_next):
+        if ctx.method != "tools/call":
+            return await call_next(ctx)
+        started = time.perf_counter()
+        params = ctx.params or {}
+        arguments = params.get("arguments") if isinstance(params.get("arguments"), dict) else {}
+        status, message = 500, "Internal server error"
+        try:
+            result = await call_next(ctx)
+            status, message = _outcome(result)
+            return result
+        except MCPError as err:
+            status, message = 400, err.error.message
+            raise
+        finally:
+            try:
+                session = connect(getattr(ctx.request, "headers", None) or {})
+            except ToolFailure:
+                session = None   # no caller (the gateway always sends one): nothing to record against
+            if session is not None:
+                await record({"tool": str(params.get("name")), "orgSlug": arguments.get("orgSlug"),
+                              "wsSlug": arguments.get("wsSlug"), "status": "ok" if status < 400 else "error",
+                              "statusCode": status, "message": message, "userId": session.user_id,
+                              "token": session.token, "transport": session.transport, "durationMs": round((time.perf_counter() - started) * 1000, 1)})
+    return middleware
+
+
 def build_server(*, connect: Connect, record: Record) -> MCPServer:
-    server = MCPServer("stellary", title="Stellary", instructions=INSTRUCTIONS, version="1.0.0")
+    """`connect(headers)` -> the Session of the request's caller (raises ToolFailure);
+    `record(entry)` stores one call's record."""
+    server = MCPServer("stellary", title="Stellary", instructions=INSTRUCTIONS, version="1.0.0",
+                       middleware=[_recorder(connect=connect, record=record)])
     for fn in READ_TOOLS + WRITE_TOOLS:
         read_only = fn in READ_TOOLS
         annotations = ToolAnnotations(read_only_hint=read_only, destructive_hint=False,
                                       idempotent_hint=read_only or fn in (update_card, move_card, update_todo),
                                       open_world_hint=False)
-        server.add_tool(_as_tool(fn, connect=connect, record=record), name=fn.__name__,
+        server.add_tool(_as_tool(fn, connect=connect), name=fn.__name__,
                         description=(fn.__doc__ or "").strip(), annotations=annotations, structured_output=False)
     return server

@@ -47,6 +47,9 @@ def test_every_call_is_recorded_with_its_caller_token_tool_workspace_result_and_
     async def as_jwt(mcp):
         await mcp.call("list_projects", **world.at)
         await mcp.fail("get_card", **world.at, projectId=world.project["id"], cardId="0123456789abcdef01234567")
+        refused = await mcp.client.call_tool("move_card", {**world.at, "projectId": world.project["id"]})
+        unknown = await mcp.client.call_tool("drop_database", {})
+        assert refused.is_error and unknown.is_error
 
     async def as_pat(mcp):
         await mcp.call("get_board", **world.at, projectId=world.project["id"])
@@ -56,14 +59,27 @@ def test_every_call_is_recorded_with_its_caller_token_tool_workspace_result_and_
     run(base, owner.token, as_jwt)
     run(base, pat["token"], as_pat)
     calls = CallLog(service_db(stack, "mcp"))
-    rows = wait_until(lambda: (lambda r: r if len(r) == 4 else None)(calls.recent(user_id=owner.user_id)))
+    rows = wait_until(lambda: (lambda r: r if len(r) == 6 else None)(calls.recent(user_id=owner.user_id)))
     got = sorted((r["tool"], r["token"], r["status"], r["statusCode"]) for r in rows)
     assert got == sorted([("list_projects", "jwt", "ok", 200), ("get_card", "jwt", "error", 404),
+                          ("move_card", "jwt", "error", 400), ("drop_database", "jwt", "error", 400),
                           ("get_board", pat["id"], "ok", 200), ("add_comment", pat["id"], "error", 403)])
-    for row in rows:
+    for row in (r for r in rows if r["tool"] != "drop_database"):
         assert row["orgSlug"] == world.org and row["wsSlug"] == world.ws
         assert row["durationMs"] > 0 and row["at"].endswith("Z") and row["transport"] == "http"
     assert next(r for r in rows if r["tool"] == "add_comment")["message"] == "Token lacks the 'projects:write' scope"
+    assert "cardId" in next(r for r in rows if r["tool"] == "move_card")["message"]
+
+
+def test_calls_relayed_over_stdio_are_recorded_as_such(stack, base, world):
+    pat = make_pat(world.owner, ["projects:read"])
+
+    async def scenario(mcp):
+        await mcp.call("list_projects", **world.at)
+
+    run(base, pat["token"], scenario, transport="stdio")
+    rows = wait_until(lambda: CallLog(service_db(stack, "mcp")).recent(user_id=world.owner.user_id))
+    assert [(r["tool"], r["token"], r["transport"]) for r in rows] == [("list_projects", pat["id"], "stdio")]
 
 
 def test_recorded_calls_are_pruned_after_their_retention(stack):
