@@ -6,6 +6,7 @@ Each tool is a function `(session, **arguments) -> dict` making REST calls as th
 `{statusCode, message, error}`, and records the call (who, which token, tool, workspace, result,
 duration). Arguments are camelCase, as in the REST API; `orgSlug`/`wsSlug` name the workspace.
 """
+import asyncio
 import inspect
 import json
 import logging
@@ -97,13 +98,13 @@ def _plain_text(node: Any) -> str:
 async def list_workspaces(s: Session) -> dict:
     """The workspaces you belong to, in every organization: their orgSlug and wsSlug are what the other tools take."""
     orgs = await s.rest.get("/organizations")
-    out = []
-    for org in orgs:
-        for ws in await s.rest.get(f"/orgs/{seg(org['slug'], 'Organization')}/workspaces"):
-            out.append({"orgSlug": org["slug"], "orgName": org.get("name"), "wsSlug": ws["slug"],
-                        "name": ws.get("name"), "id": ws.get("id"), "isPersonal": ws.get("isPersonal"),
-                        "role": ws.get("myRole"), "pilotageRole": ws.get("myPilotageRole")})
-    return {"workspaces": out}
+    per_org = await asyncio.gather(*(s.rest.get(f"/orgs/{seg(org['slug'], 'Organization')}/workspaces")
+                                     for org in orgs))
+    return {"workspaces": [
+        {"orgSlug": org["slug"], "orgName": org.get("name"), "wsSlug": ws["slug"], "name": ws.get("name"),
+         "id": ws.get("id"), "isPersonal": ws.get("isPersonal"), "role": ws.get("myRole"),
+         "pilotageRole": ws.get("myPilotageRole")}
+        for org, workspaces in zip(orgs, per_org) for ws in workspaces]}
 
 
 async def get_pilotage_state(

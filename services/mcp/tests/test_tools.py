@@ -1,5 +1,7 @@
 """Every tool of API.md §6 through the SDK's own client: over Streamable HTTP through the gateway
 (the newest revision, and the handshake-era one desktop clients still speak) and over stdio."""
+import json
+
 import pytest
 import requests
 
@@ -117,3 +119,20 @@ def test_every_tool_does_what_the_rest_api_does(base, world, transport):
     assert out["no_column"]["statusCode"] == 404 and "Nowhere" in out["no_column"]["message"]
     assert out["no_card"] == {"statusCode": 404, "message": "Card not found", "error": "Not Found"}
     assert out["bad_input"]["statusCode"] == 400
+
+
+def test_the_gateway_relays_an_sse_answer_and_the_mcp_headers(base, world):
+    """A handshake-era POST is answered as an SSE stream: it comes through the gateway as such."""
+    headers = {"Authorization": f"Bearer {world.owner.token}", "Accept": "application/json, text/event-stream",
+               "Content-Type": "application/json"}
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}
+    r = requests.post(base + "/mcp", json=init, headers=headers, timeout=10, stream=True)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/event-stream"), r.headers
+    data = [line[5:].strip() for line in r.iter_lines(decode_unicode=True) if line and line.startswith("data:")]
+    assert json.loads(data[0])["result"]["serverInfo"]["name"] == "stellary"
+    listed = requests.post(base + "/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+                           headers=headers | {"MCP-Protocol-Version": "2025-06-18"}, timeout=10)
+    assert listed.status_code == 200, listed.text
+    body = next(line[5:] for line in listed.text.splitlines() if line.startswith("data:"))
+    assert {t["name"] for t in json.loads(body)["result"]["tools"]} == TOOLS
