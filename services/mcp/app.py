@@ -89,14 +89,15 @@ def create_app(config: dict | None = None) -> Starlette:
     mcp_endpoint = CallerGuard(StreamableHTTPASGIApp(server.session_manager), settings.internal_token_secret)
 
     async def prune_forever():
+        await anyio.sleep(min(60, settings.prune_interval))  # not while the database may still be starting
         while True:
             try:
                 cutoff = now_ms() - settings.call_retention_days * 86_400_000
                 removed = await anyio.to_thread.run_sync(lambda: calls.prune(before_ms=cutoff))
                 if removed:
                     log.info("pruned %d recorded calls older than %d days", removed, settings.call_retention_days)
-            except Exception:  # noqa: BLE001 - the database may be down: try again next time
-                log.warning("could not prune recorded calls", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - the database may be down: try again next time
+                log.warning("could not prune recorded calls: %s", exc)
             await anyio.sleep(settings.prune_interval)
 
     @contextlib.asynccontextmanager
@@ -122,7 +123,8 @@ def create_app(config: dict | None = None) -> Starlette:
         return JSONResponse({"openapi": "3.0.3", "info": {"title": "Stellary mcp", "version": "1.0.0"}, "paths": {}})
 
     app = Starlette(routes=[Route("/live", live), Route("/ready", probe), Route("/health", probe),
-                            Route("/openapi.json", openapi), Route("/mcp", mcp_endpoint)],
+                            Route("/openapi.json", openapi), Route("/mcp", mcp_endpoint),
+                            Route("/mcp/", mcp_endpoint)],  # the gateway routes both: no redirect to here
                     lifespan=lifespan)
     app.state.calls = calls
     return app

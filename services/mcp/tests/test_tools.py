@@ -131,7 +131,7 @@ def test_the_gateway_relays_an_sse_answer_and_the_mcp_headers(base, world):
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/event-stream"), r.headers
     data = [line[5:].strip() for line in r.iter_lines(decode_unicode=True) if line and line.startswith("data:")]
     assert json.loads(data[0])["result"]["serverInfo"]["name"] == "stellary"
-    listed = requests.post(base + "/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+    listed = requests.post(base + "/mcp/", json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
                            headers=headers | {"MCP-Protocol-Version": "2025-06-18"}, timeout=10)
     assert listed.status_code == 200, listed.text
     body = next(line[5:] for line in listed.text.splitlines() if line.startswith("data:"))
