@@ -103,3 +103,17 @@ def test_agents_missions_and_proposals_from_the_agents_stream(stack, owner, rece
 def register_ws(stack, owner) -> str:
     other = register(stack.url)
     return next(w["id"] for w in other.get(f"/orgs/{other.org}/workspaces").json() if w["slug"] == other.ws)
+
+
+def test_an_agents_mission_and_its_proposals_through_the_agents_service(stack, owner, project, receiver):
+    needs(stack, "agents")
+    hook = make_webhook(owner, receiver.url, events=["mission_updated", "proposal_created"])
+    card = make_card(owner, project, title="Write the release notes")
+    r = owner.post(owner.W + "/agents", json={"name": "Notes helper", "autonomyMode": "supervised"})
+    assert r.status_code == 201, r.text
+    m = owner.post(f"{owner.W}/agents/{r.json()['id']}/missions", json={"cardId": card["id"], "prompt": "Break it down"})
+    assert m.status_code == 201, m.text
+    updates = received(receiver, hook, "mission_updated", timeout=30)
+    assert updates[0]["data"]["mission"]["id"] == m.json()["id"]
+    proposal = received(receiver, hook, "proposal_created", timeout=30)[0]
+    assert proposal["data"]["mission"]["id"] == m.json()["id"] and proposal["data"]["proposal"]["id"]
