@@ -49,8 +49,9 @@ def register(worker, *, stores, fanout: Fanout, settings) -> None:
 
     def prune() -> None:
         """Terminal deliveries past the retention, and beyond each endpoint's newest N (indexed)."""
-        removed = stores.deliveries.prune_older(now_ms() - settings.retention_days * 86400_000)
+        removed, cutoff = 0, now_ms() - settings.retention_days * 86400_000
         for endpoint_id in stores.endpoints.ids():
+            removed += stores.deliveries.prune_older(endpoint_id, cutoff)
             removed += stores.deliveries.prune_beyond(endpoint_id, settings.keep_per_endpoint)
         if removed:
             log.info("pruned %d old webhook deliveries", removed)

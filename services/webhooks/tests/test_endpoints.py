@@ -102,3 +102,32 @@ def test_pat_scopes(owner, receiver):
     assert_error(reader.post(f"{owner.W}/webhooks/{hook['id']}/rotate-secret"), 403)
     assert_error(other.get(owner.W + "/webhooks"), 403)
     assert writer.post(f"{owner.W}/webhooks/{hook['id']}/ping").json()["status"] == "succeeded"
+
+
+def test_deleting_a_workspace_or_an_org_deletes_their_webhooks_and_deliveries(stack, owner, receiver):
+    from libs.common.mongo import new_id
+    from tests.support import service_db, wait_until
+
+    db = service_db(stack, "webhooks")
+    org = owner.post("/organizations", json={"name": "Acme", "slug": f"acme-{new_id()[-8:]}"}).json()
+    hooks = {}
+    for slug in ("eng", "ops"):
+        assert owner.post(f"/orgs/{org['slug']}/workspaces", json={"name": slug, "slug": slug}).status_code == 201
+        W = f"/orgs/{org['slug']}/workspaces/{slug}"
+        r = owner.post(W + "/webhooks", json={"url": receiver.url})
+        assert r.status_code == 201, r.text
+        hooks[slug] = r.json()["id"]
+        assert owner.post(f"{W}/webhooks/{hooks[slug]}/ping").json()["status"] == "succeeded"
+    mine = make_webhook(owner, receiver.url)
+
+    def left(endpoint_id):
+        return (db["endpoints"].count_documents({"_id": endpoint_id}),
+                db["deliveries"].count_documents({"endpointId": endpoint_id}))
+
+    assert left(hooks["eng"]) == (1, 1)
+    assert owner.delete(f"/orgs/{org['slug']}/workspaces/eng").status_code == 200
+    wait_until(lambda: left(hooks["eng"]) == (0, 0), message="the workspace's webhooks deleted")
+    assert left(hooks["ops"]) == (1, 1)
+    assert owner.delete(f"/organizations/{org['slug']}").status_code == 200
+    wait_until(lambda: left(hooks["ops"]) == (0, 0), message="the org's webhooks deleted")
+    assert left(mine["id"])[0] == 1
