@@ -94,10 +94,12 @@ def wait_tcp(port: int, timeout: float = 30, proc: subprocess.Popen | None = Non
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
-def wait_s3(url: str, timeout: float = 60) -> None:
+def wait_s3(url: str, timeout: float = 60, proc: subprocess.Popen | None = None) -> None:
     import urllib.request
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"S3 server exited with {proc.returncode} before answering at {url}")
         try:
             urllib.request.urlopen(url, timeout=1)
             return
@@ -147,17 +149,32 @@ class Infra:
         infra = cls(root=root)
         ports = free_ports(6)
         infra.mongo_port, infra.nats_port = ports[0], ports[1]
-        infra.start_mongo()
-        infra.start_nats()
-        if s3:
-            infra.s3_port = ports[2]
-            infra.s3_ports = tuple(ports[3:6])
-            infra._spawn("s3", s3_cmd(root, infra.s3_port, *infra.s3_ports))
-        wait_tcp(infra.mongo_port, proc=infra.procs["mongo"])
-        wait_tcp(infra.nats_port, proc=infra.procs["nats"])
-        if s3:
-            wait_s3(f"http://127.0.0.1:{infra.s3_port}/")
+        try:
+            infra.start_mongo()
+            infra.start_nats()
+            if s3:
+                infra.start_s3(ports[2:6])
+            wait_tcp(infra.mongo_port, proc=infra.procs["mongo"])
+            wait_tcp(infra.nats_port, proc=infra.procs["nats"])
+        except BaseException:
+            infra.stop()  # nothing left behind when a server does not come up
+            raise
         return infra
+
+    def start_s3(self, ports: list[int], attempts: int = 3) -> None:
+        """weed binds 8 ports (4 + their gRPC ports at +10000): one of them may have been taken
+        meanwhile, and weed then exits; try again on other ports."""
+        for attempt in range(attempts):
+            self.s3_port, self.s3_ports = ports[0], tuple(ports[1:4])
+            self._spawn("s3", s3_cmd(self.root, self.s3_port, *self.s3_ports))
+            try:
+                wait_s3(f"http://127.0.0.1:{self.s3_port}/", proc=self.procs["s3"])
+                return
+            except RuntimeError:
+                self._stop("s3")
+                if attempt == attempts - 1:
+                    raise
+                ports = free_ports(4)
 
     def _spawn(self, name: str, cmd: list[str]) -> None:
         log = open(self.root / f"{name}.log", "ab")

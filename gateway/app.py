@@ -7,7 +7,6 @@ forwards the resolved caller to the owning service and streams the answer back.
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import math
 import threading
@@ -20,8 +19,9 @@ from flask import Flask, Response, g, jsonify, request
 
 from libs.common.bus import SyncNats
 from libs.common.context import HEADER as CALLER_HEADER
+from libs.common import jsonio
 from libs.common.context import VIA_HEADER, verify_via
-from libs.common.errors import (Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable,
+from libs.common.errors import (BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable,
                                 TooManyRequests, error_body, register_error_handlers)
 from libs.common.logs import configure_logging
 from libs.common.telemetry import inject_headers, setup_telemetry
@@ -111,7 +111,7 @@ def create_app(config: dict | None = None) -> Flask:
     settings = Settings(config)
     configure_logging("gateway", settings.log_level)
     app = Flask("gateway")
-    app.json.sort_keys = False
+    jsonio.install(app)  # request.get_json() here is the services' loader too
     register_error_handlers(app)
 
     @app.errorhandler(PayloadTooLarge)
@@ -196,12 +196,12 @@ def create_app(config: dict | None = None) -> Flask:
             try:
                 resp = http.request("GET", settings.service_urls[name] + "/health",
                                     timeout=urllib3.Timeout(connect=1, read=2), retries=False)
-                body = json.loads(resp.data or b"{}")
+                body = jsonio.loads(resp.data or b"{}")
                 components[name] = "up" if resp.status == 200 else "down"
                 for dep, state in (body.get("components") or {}).items():
                     if components.get(dep) != "down":
                         components[dep] = state
-            except (urllib3.exceptions.HTTPError, ValueError):
+            except (urllib3.exceptions.HTTPError, BadRequest):
                 components[name] = "down"
         ok = all(v == "up" for v in components.values())
         return jsonify({"status": "ok" if ok else "degraded", "components": components}), (200 if ok else 503)
@@ -219,8 +219,8 @@ def create_app(config: dict | None = None) -> Flask:
             try:
                 resp = http.request("GET", settings.service_urls[name] + "/openapi.json",
                                     timeout=urllib3.Timeout(connect=1, read=5), retries=False)
-                part = json.loads(resp.data)
-            except (urllib3.exceptions.HTTPError, ValueError):
+                part = jsonio.loads(resp.data, max_depth=256)
+            except (urllib3.exceptions.HTTPError, BadRequest):
                 complete = False
                 continue
             for path, ops in part.get("paths", {}).items():

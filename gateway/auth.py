@@ -19,7 +19,8 @@ import jwt
 import urllib3
 
 from libs.common.context import ALL_SCOPES, Caller, sign_caller
-from libs.common.errors import (ApiError, NotFound, ServiceUnavailable, Unauthorized, error_for_status)
+from libs.common import jsonio
+from libs.common.errors import (ApiError, BadRequest, NotFound, ServiceUnavailable, Unauthorized, error_for_status)
 
 log = logging.getLogger(__name__)
 PAT_PREFIX = "synth_"
@@ -262,8 +263,8 @@ class Authenticator:
         except urllib3.exceptions.HTTPError as exc:
             raise ServiceUnavailable("Service identity is unavailable") from exc
         try:
-            payload = json.loads(resp.data or b"{}")
-        except ValueError:
+            payload = jsonio.loads(resp.data or b"{}")
+        except BadRequest:
             raise ServiceUnavailable("Service identity answered garbage")
         if resp.status >= 400:
             if resp.status >= 500:

@@ -22,7 +22,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, Response, current_app, g, jsonify, request
 
-from . import context
+from . import context, jsonio
 from .errors import BadRequest, register_error_handlers
 from .schemas import load
 
@@ -43,14 +43,13 @@ class Api:
             def view(**kwargs):
                 if body is not None:
                     raw = request.get_data(cache=True)  # whatever the Content-Type: a form is not JSON
-                    payload = request.get_json(silent=True, force=True) if raw.strip() else None
-                    if payload is None and raw.strip():
-                        raise BadRequest("Request body is not valid JSON")
+                    payload = jsonio.loads(raw) if raw.strip() else None
                     kwargs["body"] = load(body() if isinstance(body, type) else body,
                                           payload if payload is not None else {}, partial=partial)
                 if query is not None:
                     schema = query() if isinstance(query, type) else query
                     kwargs["query"] = schema.load(request.args.to_dict())
+                    jsonio.check_numbers(kwargs["query"])
                 result = fn(**kwargs)
                 if isinstance(result, Response):
                     return result
@@ -139,9 +138,9 @@ def create_service_app(name: str, settings, api: Api | None = None, *, client=No
         return checks
 
     app = Flask(name)
+    jsonio.install(app)
     app.config["INTERNAL_TOKEN_SECRET"] = settings.internal_token_secret
     app.config["JSON_SORT_KEYS"] = False
-    app.json.sort_keys = False
     app.json.compact = True
     app.config["SETTINGS"] = settings
     register_error_handlers(app)
