@@ -23,7 +23,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, Response, current_app, g, jsonify, request
 
 from . import context, jsonio
-from .errors import BadRequest, register_error_handlers
+from .errors import register_error_handlers
 from .schemas import load
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,8 @@ class Api:
             def view(**kwargs):
                 if body is not None:
                     raw = request.get_data(cache=True)  # whatever the Content-Type: a form is not JSON
-                    payload = jsonio.loads(raw) if raw.strip() else None
-                    kwargs["body"] = load(body() if isinstance(body, type) else body,
-                                          payload if payload is not None else {}, partial=partial)
+                    payload = jsonio.loads(raw) if raw.strip() else {}  # `null` is not an object: 400
+                    kwargs["body"] = load(body() if isinstance(body, type) else body, payload, partial=partial)
                 if query is not None:
                     schema = query() if isinstance(query, type) else query
                     kwargs["query"] = schema.load(request.args.to_dict())
