@@ -1,5 +1,5 @@
 """Identity's HTTP endpoints: thin handlers — load through the schema, call the service, return."""
-from flask import current_app
+from flask import current_app, request
 
 from libs.common.context import caller
 from libs.common.errors import Forbidden
@@ -15,6 +15,13 @@ def svc():
     return current_app.extensions["identity"]
 
 
+def client_address() -> str:
+    """The client's address as the gateway resolved it (it sets X-Forwarded-For to that one address;
+    only the gateway reaches this service)."""
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    return forwarded.rsplit(",", 1)[-1].strip()[:64] or (request.remote_addr or "")
+
+
 # ---------------------------------------------------------------- auth
 @api.route("/auth/register", "POST", body=s.RegisterIn, status=201, public=True, summary="Create an account")
 def register(body):
@@ -23,7 +30,7 @@ def register(body):
 
 @api.route("/auth/login", "POST", body=s.LoginIn, public=True, summary="Log in and receive a JWT")
 def login(body):
-    return svc().login(email=body["email"], password=body["password"])
+    return svc().login(email=body["email"], password=body["password"], address=client_address())
 
 
 @api.route("/auth/me", "GET", summary="The current user's profile")
@@ -38,7 +45,8 @@ def update_me(body):
 
 @api.route("/auth/change-password", "POST", body=s.ChangePasswordIn, summary="Change the current user's password")
 def change_password(body):
-    return svc().change_password(caller=caller(), current=body["currentPassword"], new=body["newPassword"])
+    return svc().change_password(caller=caller(), current=body["currentPassword"], new=body["newPassword"],
+                                 address=client_address())
 
 
 # ---------------------------------------------------------------- organizations

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import re
 import secrets
 import time
@@ -20,13 +19,13 @@ from libs.common.errors import (
     Conflict,
     Forbidden,
     NotFound,
-    TooManyRequests,
     Unauthorized,
 )
 from libs.common.mongo import aware, is_id, iso, new_id, now, unit_of_work
 
 from . import events
 from .storage import Duplicate
+from .throttle import Throttle
 
 log = logging.getLogger(__name__)
 ORG_ROLE_RANK = {"member": 0, "admin": 1, "owner": 2}
@@ -45,6 +44,8 @@ class IdentityService:
         self.settings = settings
         self.passwords = passwords
         self.mailer = mailer
+        self.login_throttle = Throttle(store=store, settings=settings, kind="login")
+        self.password_throttle = Throttle(store=store, settings=settings, kind="password")
 
     # ------------------------------------------------------------------ shapes
     @staticmethod
@@ -124,35 +125,15 @@ class IdentityService:
         base = re.sub(r"[^a-z0-9]+", "-", display.lower()).strip("-")[:40] or "user"
         return f"{base}-{secrets.token_hex(3)}"
 
-    def login(self, *, email: str, password: str) -> dict:
+    def login(self, *, email: str, password: str, address: str = "") -> dict:
         email = email.strip().lower()
-        self._check_lock(email)
+        self.login_throttle.check(account=email, address=address)
         user = self.store.get_user_by_email(email)
         if not self.passwords.verify(user["passwordHash"] if user else None, password):
-            self._record_failure(email)
+            self.login_throttle.failed(account=email, address=address)
             raise Unauthorized("Invalid email or password")
-        self.store.clear_login_failures(email)
+        self.login_throttle.succeeded(account=email, address=address)
         return {"access_token": self.issue_jwt(user), "user": self.user_out(user, self._pilotage_role(user["id"]))}
-
-    def _check_lock(self, email: str) -> None:
-        doc = self.store.get_login_failures(email)
-        if doc and doc.get("lockedUntil"):
-            wait = (aware(doc["lockedUntil"]) - now()).total_seconds()
-            if wait > 0:
-                retry = max(1, math.ceil(wait))
-                raise TooManyRequests("Too many failed login attempts; try again later",
-                                      headers={"Retry-After": str(retry), "X-RateLimit-Remaining": "0",
-                                               "X-RateLimit-Reset": str(retry)})
-
-    def _record_failure(self, email: str) -> None:
-        doc = self.store.get_login_failures(email) or {"count": 0}
-        count = doc["count"] + 1
-        update = {"count": count, "lastAt": now(), "lockedUntil": None}
-        over = count - self.settings.login_max_failures
-        if over >= 0:
-            lock = min(self.settings.login_lock_seconds * (2 ** over), self.settings.login_lock_max_seconds)
-            update["lockedUntil"] = now() + timedelta(seconds=lock)
-        self.store.set_login_failures(email, update)
 
     def _pilotage_role(self, user_id: str) -> str:
         ws = self.store.personal_workspace_of(user_id)
@@ -172,11 +153,15 @@ class IdentityService:
                                caller=caller, session=s)
         return {"user": self.user_out(user, self._pilotage_role(user["id"]))}
 
-    def change_password(self, *, caller: Caller, current: str, new: str) -> dict:
+    def change_password(self, *, caller: Caller, current: str, new: str, address: str = "") -> dict:
+        """Throttled like login (a stolen token must not become a password oracle)."""
         user = self._user_or_401(caller.user_id)
+        self.password_throttle.check(account=user["id"], address=address)
         full = self.store.users.find_one({"_id": user["id"]})
         if not self.passwords.verify(full.get("passwordHash"), current):
+            self.password_throttle.failed(account=user["id"], address=address)
             raise Unauthorized("Current password is incorrect")
+        self.password_throttle.succeeded(account=user["id"], address=address)
         with unit_of_work(self.client) as s:
             user = self.store.update_user(user["id"], {"passwordHash": self.passwords.hash(new)}, inc={"pwv": 1},
                                           session=s)

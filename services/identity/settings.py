@@ -11,7 +11,8 @@ class Settings(CommonSettings):
         self.password_time_cost = env_int("PASSWORD_HASH_TIME_COST", 3)
         self.password_memory_kib = env_int("PASSWORD_HASH_MEMORY_KIB", 65536)
         self.password_concurrency = env_int("PASSWORD_HASH_CONCURRENCY", 4)
-        self.login_max_failures = env_int("LOGIN_MAX_FAILURES", 5)
+        self.login_max_failures = env_int("LOGIN_MAX_FAILURES", 5)                  # per (account, address)
+        self.login_account_max_failures = env_int("LOGIN_ACCOUNT_MAX_FAILURES", 50)  # per account, from anywhere
         self.login_lock_seconds = env_int("LOGIN_LOCK_SECONDS", 30)
         self.login_lock_max_seconds = env_int("LOGIN_LOCK_MAX_SECONDS", 900)
         self.invitation_ttl = env_duration("INVITATION_TTL", "7d")

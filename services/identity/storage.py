@@ -16,6 +16,8 @@ def _stamped(changes: dict, *stamp_fields: str) -> dict:
 
 
 _out = from_doc
+FAILURES_KEEP_S = 2 * 86400         # a failure counter outlives the longest lock by far
+KNOWN_ADDRESS_KEEP_S = 30 * 86400   # an address an account logged in from stays known for a month
 
 
 class Duplicate(Exception):
@@ -47,6 +49,8 @@ class IdentityStore:
         self.invitations.create_index("workspaceId")
         self.tokens.create_index("hash", unique=True)
         self.tokens.create_index("userId")
+        self.login_failures.create_index("lastAt", expireAfterSeconds=FAILURES_KEEP_S)
+        self.login_failures.create_index("seenAt", expireAfterSeconds=KNOWN_ADDRESS_KEEP_S)
 
     def _insert(self, col, doc, session=None):
         try:
@@ -87,15 +91,24 @@ class IdentityStore:
         return _out(self.users.find_one_and_update({"_id": user_id}, update, return_document=ReturnDocument.AFTER,
                                                    session=session))
 
-    # ---- login throttling
-    def get_login_failures(self, email):
-        return self.login_failures.find_one({"_id": email})
+    # ---- failed-password throttling (throttle.py): counters per key, expired by TTL indexes
+    def get_login_failures(self, keys):
+        return list(self.login_failures.find({"_id": {"$in": list(keys)}}))
 
-    def set_login_failures(self, email, doc):
-        self.login_failures.replace_one({"_id": email}, doc | {"_id": email}, upsert=True)
+    def count_login_failure(self, key) -> int:
+        doc = self.login_failures.find_one_and_update(
+            {"_id": key}, {"$inc": {"count": 1}, "$currentDate": {"lastAt": True}}, upsert=True,
+            return_document=ReturnDocument.AFTER)
+        return int(doc["count"])
 
-    def clear_login_failures(self, email):
-        self.login_failures.delete_one({"_id": email})
+    def lock_login(self, key, until_ms: int) -> None:
+        self.login_failures.update_one({"_id": key}, {"$set": {"lockedUntilMs": until_ms}})
+
+    def clear_login_failures(self, key):
+        self.login_failures.delete_one({"_id": key})
+
+    def remember_address(self, key) -> None:
+        self.login_failures.update_one({"_id": key}, {"$currentDate": {"seenAt": True}}, upsert=True)
 
     # ---- organizations
     def insert_org(self, doc, session=None):
