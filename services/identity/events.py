@@ -6,7 +6,8 @@ Subjects and their `data`:
     identity.user.password_changed  {userId}
     identity.org.created|updated    {org: {id, name, slug, ownerId}}
     identity.org.deleted            {orgId, slug, workspaceIds}          <- every service deletes its data
-    identity.org_member.added|updated {orgId, userId, role}
+    identity.org_member.added       {orgId, userId, role, orgSlug, orgName}  <- notifications tells the user
+    identity.org_member.updated     {orgId, userId, role}
     identity.org_member.removed     {orgId, userId, workspaceIds}
     identity.workspace.created|updated {workspace: {id, orgId, name, slug}}
     identity.workspace.deleted      {workspaceId, orgId}                 <- every service deletes its data

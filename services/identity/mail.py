@@ -26,6 +26,27 @@ class SmtpMailer:
                         f"of {org['name']}.\n\nAccept with:\n  POST {self.public_url}/invitations/{token}/accept\n")
         threading.Thread(target=self._send, args=(msg,), daemon=True).start()
 
+    def send_org_invitation(self, *, email, token, org, inviter) -> None:
+        msg = self._message(email, f"You are invited to {org['name']} on Stellary")
+        msg.set_content(f"{inviter.name or inviter.email} invited you to the organization {org['name']}.\n\n"
+                        f"Create an account with this address, then accept with:\n"
+                        f"  POST {self.public_url}/invitations/{token}/accept\n")
+        threading.Thread(target=self._send, args=(msg,), daemon=True).start()
+
+    def send_org_added(self, *, email, org, role, inviter) -> None:
+        msg = self._message(email, f"You were added to {org['name']} on Stellary")
+        msg.set_content(f"{inviter.name or inviter.email} added you to the organization {org['name']} as {role}.\n\n"
+                        f"Not for you? Leave it with:\n"
+                        f"  DELETE {self.public_url}/organizations/{org['slug']}/members/<your user id>\n")
+        threading.Thread(target=self._send, args=(msg,), daemon=True).start()
+
+    def _message(self, to: str, subject: str) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = self.sender
+        msg["To"] = to
+        msg["Subject"] = subject
+        return msg
+
     def _send(self, msg) -> None:
         try:
             cls = smtplib.SMTP_SSL if self.url.scheme == "smtps" else smtplib.SMTP

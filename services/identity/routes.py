@@ -81,7 +81,8 @@ def list_org_members(org):
 
 
 @api.route("/organizations/<org>/members", "POST", body=s.OrgMemberIn, status=201,
-           summary="Add a registered user to the organization by email")
+           summary="Add someone by email: a registered user becomes a member (and is notified), another "
+                   "address gets an invitation; the answer is the same either way")
 def add_org_member(org, body):
     return svc().add_org_member(caller=caller(), slug=org, email=body["email"], role=body["role"])
 

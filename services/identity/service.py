@@ -261,21 +261,41 @@ class IdentityService:
         return [self._member_row(m, users.get(m["userId"])) for m in members]
 
     def add_org_member(self, *, caller: Caller, slug: str, email: str, role: str) -> dict:
+        """The same answer whether an account has this email or not (no account oracle): a
+        registered user becomes a member, is notified (a notification; a mail when SMTP is set)
+        and may leave; an unknown address gets an organization invitation (mailed when SMTP is
+        set; the token is never in the answer). 409 only for someone already listed as a member."""
         org, member = self._org_context(caller, slug)
         self._require_org_admin(member)
         user = self.store.get_user_by_email(email)
-        if not user:
-            raise NotFound("No user with this email")
-        doc = {"_id": new_id(), "orgId": org["id"], "userId": user["id"], "role": role, "createdAt": now()}
-        try:
+        stamp = now()
+        if user:
+            doc = {"_id": new_id(), "orgId": org["id"], "userId": user["id"], "role": role, "createdAt": stamp}
+            try:
+                with unit_of_work(self.client) as s:
+                    self.store.insert_org_member(doc, session=s)
+                    events.publish(self.outbox, "identity.org_member.added",
+                                   {"orgId": org["id"], "userId": user["id"], "role": role, "orgSlug": org["slug"],
+                                    "orgName": org["name"]},
+                                   caller=caller, org_id=org["id"], session=s)
+            except Duplicate:
+                raise Conflict("User is already a member of this organization")
+            if self.mailer is not None:
+                self.mailer.send_org_added(email=email, org=org, role=role, inviter=caller)
+        else:
+            token = secrets.token_urlsafe(32)
+            invitation = {"_id": new_id(), "tokenHash": sha256(token), "workspaceId": None, "orgId": org["id"],
+                          "email": email, "role": role, "kind": "org", "invitedBy": caller.user_id,
+                          "expiresAt": stamp + timedelta(seconds=self.settings.invitation_ttl), "acceptedAt": None,
+                          "createdAt": stamp}
             with unit_of_work(self.client) as s:
-                created = self.store.insert_org_member(doc, session=s)
-                events.publish(self.outbox, "identity.org_member.added",
-                               {"orgId": org["id"], "userId": user["id"], "role": role},
-                               caller=caller, org_id=org["id"], session=s)
-        except Duplicate:
-            raise Conflict("User is already a member of this organization")
-        return self._member_row(created, user)
+                previous = self.store.pending_org_invitation(org["id"], email)
+                if previous:
+                    self.store.delete_invitation(previous["id"], session=s)
+                self.store.insert_invitation(invitation, session=s)
+            if self.mailer is not None:
+                self.mailer.send_org_invitation(email=email, token=token, org=org, inviter=caller)
+        return {"ok": True, "email": email, "role": role, "organizationId": org["id"]}
 
     def _target_org_member(self, org: dict, user_id: str) -> dict:
         target = self.store.get_org_member(org["id"], user_id) if is_id(user_id) else None
@@ -439,6 +459,8 @@ class IdentityService:
         user = self._user_or_401(caller.user_id)
         if user["email"] != inv["email"]:
             raise Forbidden("This invitation was sent to another email address")
+        if inv.get("kind") == "org":
+            return self._accept_org_invitation(caller, inv, user)
         ws = self.store.get_workspace(inv["workspaceId"])
         org = self.store.get_org(inv["orgId"])
         if not ws or not org:
@@ -465,6 +487,23 @@ class IdentityService:
                                caller=caller, org_id=org["id"], workspace_id=ws["id"], session=s)
         return {"ok": True, "organization": {"id": org["id"], "slug": org["slug"], "name": org["name"]},
                 "workspace": self.ws_out(ws, member)}
+
+    def _accept_org_invitation(self, caller: Caller, inv: dict, user: dict) -> dict:
+        org = self.store.get_org(inv["orgId"])
+        if not org:
+            raise NotFound("Invitation not found")
+        with unit_of_work(self.client) as s:
+            if not self.store.mark_invitation_accepted(inv["id"], user["id"], session=s):
+                raise Conflict("Invitation already accepted")
+            if not self.store.get_org_member(org["id"], user["id"]):
+                self.store.insert_org_member({"_id": new_id(), "orgId": org["id"], "userId": user["id"],
+                                              "role": inv["role"], "createdAt": now()}, session=s)
+                events.publish(self.outbox, "identity.org_member.added",
+                               {"orgId": org["id"], "userId": user["id"], "role": inv["role"], "orgSlug": org["slug"],
+                                "orgName": org["name"]},
+                               caller=caller, org_id=org["id"], session=s)
+        return {"ok": True, "organization": {"id": org["id"], "slug": org["slug"], "name": org["name"]},
+                "workspace": None}
 
     def update_ws_member(self, *, caller: Caller, org_slug: str, ws_slug: str, user_id: str, data: dict) -> dict:
         org, ws, member = self._ws_context(caller, org_slug, ws_slug)

@@ -214,6 +214,9 @@ class IdentityStore:
     def pending_invitation(self, ws_id, email):
         return _out(self.invitations.find_one({"workspaceId": ws_id, "email": email, "acceptedAt": None}))
 
+    def pending_org_invitation(self, org_id, email):
+        return _out(self.invitations.find_one({"orgId": org_id, "kind": "org", "email": email, "acceptedAt": None}))
+
     def delete_invitation(self, inv_id, session=None):
         self.invitations.delete_one({"_id": inv_id}, session=session)
 

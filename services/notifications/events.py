@@ -15,6 +15,8 @@ Consumes, as the durable pull consumer "notifications" (shared by every worker r
               identity.member.removed {workspaceId, orgId, userId}, identity.org_member.removed
               {orgId, userId, workspaceIds} -> delete that user's notifications of the workspace / org
               (what they can no longer see, they are no longer told about)
+              identity.org_member.added {orgId, userId, role, orgSlug, orgName} -> a notification to the
+              user someone else added (activity type "org_member_added": they may leave the org)
 A handler that raises is retried (nak with back-off) up to CONSUMER_MAX_DELIVER deliveries, then the
 message is parked on `dlq.notifications` and recorded in `dead_letters` (libs/common/bus.py).
 
@@ -32,7 +34,7 @@ from .storage import to_api
 from .stream import LIVE_SUBJECT
 
 log = logging.getLogger(__name__)
-IDENTITY_SUBJECTS = ["identity.member.removed", "identity.org_member.removed"]
+IDENTITY_SUBJECTS = ["identity.member.removed", "identity.org_member.removed", "identity.org_member.added"]
 
 
 def register(worker, service: NotificationsService, announce) -> None:
@@ -62,6 +64,8 @@ def register(worker, service: NotificationsService, announce) -> None:
             service.forget_member(user_id=data.get("userId"), workspace_id=data.get("workspaceId"))
         elif kind == "identity.org_member.removed":
             service.forget_member(user_id=data.get("userId"), org_id=data.get("orgId"))
+        elif kind == "identity.org_member.added":
+            announce_new(service.record_org_added(envelope=envelope))
 
     # Both handlers write notifications whose ids derive from the event id (a redelivery inserts
     # nothing): no processed-id bookkeeping needed.

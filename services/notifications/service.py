@@ -200,6 +200,28 @@ class NotificationsService:
                  "createdAt": created} for user in dict.fromkeys(users) if is_id(user)]
         return self.store.insert_many(docs)
 
+    def record_org_added(self, *, envelope: dict) -> list[dict]:
+        """Tell a user someone else added them to an organization (`identity.org_member.added`;
+        joining by themself, e.g. accepting an invitation, tells nothing)."""
+        _require(isinstance(envelope.get("id"), str) and envelope["id"], "event without id")
+        data = envelope.get("data")
+        _require(isinstance(data, dict), "data must be an object")
+        user = data.get("userId")
+        _require(is_id(user), "data.userId missing")
+        actor = envelope.get("actor") or {}
+        if actor.get("userId") == user:
+            return []
+        activity = {"type": "org_member_added", "actorId": actor.get("userId"), "actorVia": actor.get("via"),
+                    "meta": {"orgId": data.get("orgId"), "orgSlug": data.get("orgSlug"),
+                             "orgName": data.get("orgName"), "role": data.get("role")},
+                    "orgId": data.get("orgId"), "workspaceId": None, "projectId": None, "projectName": None,
+                    "cardId": None, "cardTitle": None, "eventId": envelope["id"],
+                    "createdAt": _parse_time(envelope.get("occurredAt"))}
+        doc = {"_id": notification_id(envelope["id"], user), "userId": user, "orgId": data.get("orgId"),
+               "workspaceId": None, "projectId": None, "eventId": envelope["id"], "seq": self.clock.next(),
+               "readAt": None, "activity": activity, "createdAt": now()}
+        return self.store.insert_many([doc])
+
     def purge_tenant(self, tenant) -> int:
         """Forget the notifications of deleted workspaces (and of the whole org when it went)."""
         removed = sum(self.store.delete_for_workspace(ws_id) for ws_id in tenant.workspace_ids)
