@@ -45,11 +45,11 @@ class Journal:
         if rows:
             self.announce(f"{LIVE_SUBJECT}.{mission_id}", {"rows": [step_out(r) for r in rows]})
 
-    def append(self, mission: dict, entries: list[tuple[str, dict]]) -> list[dict]:
-        """Append steps (not status changes) to the log."""
+    def append(self, mission: dict, entries: list[tuple[str, dict]], *, values: dict | None = None) -> list[dict]:
+        """Append steps (not status changes) to the log; `values` are set on the mission in the same command."""
         if not entries:
             return []
-        first = self.stores.missions.take_seqs(mission["id"], len(entries))
+        first = self.stores.missions.take_seqs(mission["id"], len(entries), values=values)
         if not first:
             return []
         rows = [self.stores.steps.doc(mission, first + i, kind, data) for i, (kind, data) in enumerate(entries)]

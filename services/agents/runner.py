@@ -238,12 +238,14 @@ class Runner:
                 return self.fail(mission, "llm_error", str(exc)[:500], usage=usage)
             turn_no += 1
             usage["tokens"] += int(turn.tokens or 0)
-            self.missions.set(mission["id"], {"usage": usage})
             if budget.get("maxTokens") and usage["tokens"] > budget["maxTokens"]:
                 return self.fail(mission, "budget_exceeded", f"Token budget of {budget['maxTokens']} spent",
                                  usage=usage)
             if turn.thought:
-                self.journal.append(mission, [("thought", {"text": turn.thought, "turn": turn_no})])
+                self.journal.append(mission, [("thought", {"text": turn.thought, "turn": turn_no})],
+                                    values={"usage": usage})
+            else:
+                self.missions.set(mission["id"], {"usage": usage})
             if not turn.calls:
                 return self.finish(mission, agent, turn.final or turn.thought or "Done.", usage)
             messages.append({"role": "assistant", "content": turn.thought, "tool_calls": [
@@ -256,9 +258,9 @@ class Runner:
                                      f"Step budget of {budget.get('maxSteps')} spent", usage=usage)
                 usage["steps"] += 1
                 usage["seconds"] = round((now_ms() - started) / 1000, 3)
-                self.missions.set(mission["id"], {"usage": usage})
                 self.journal.append(mission, [("tool_call", {"callId": call.id, "tool": call.name,
-                                                             "arguments": call.arguments, "turn": turn_no})])
+                                                             "arguments": call.arguments, "turn": turn_no})],
+                                    values={"usage": usage})
                 result = self.call_tool(mission, agent, scope, call)
                 self.journal.append(mission, [("tool_result", {"callId": call.id, "tool": call.name} | result)])
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result, default=str)})

@@ -154,9 +154,12 @@ class MissionStore:
         return from_doc(self.col.find_one_and_update(query, update, return_document=ReturnDocument.AFTER,
                                                      session=session))
 
-    def take_seqs(self, mission_id: str, n: int) -> int:
-        """Reserve `n` step numbers; returns the first."""
-        doc = self.col.find_one_and_update({"_id": mission_id}, {"$inc": {"stepSeq": n}},
+    def take_seqs(self, mission_id: str, n: int, *, values: dict | None = None) -> int:
+        """Reserve `n` step numbers (setting `values` in the same command); returns the first."""
+        update: dict = {"$inc": {"stepSeq": n}}
+        if values:
+            update["$set"] = values | {"updatedAtMs": now_ms()}
+        doc = self.col.find_one_and_update({"_id": mission_id}, update,
                                            projection={"stepSeq": 1}, return_document=ReturnDocument.AFTER)
         if doc is None:
             return 0
