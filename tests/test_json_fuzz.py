@@ -61,6 +61,8 @@ ENDPOINTS = [
     ("pilotage", "POST", "/orgs/{org}/workspaces/{ws}/documents"),
     ("automations", "POST", "/orgs/{org}/workspaces/{ws}/projects/{project_id}/automations"),
     ("webhooks", "POST", "/orgs/{org}/workspaces/{ws}/webhooks"),
+    ("agents", "POST", "/orgs/{org}/workspaces/{ws}/agents"),
+    ("agents", "POST", "/orgs/{org}/workspaces/{ws}/project-drafts"),
 ]
 QUERIES = [
     ("notifications", "/notifications"), ("boards", "/orgs/{org}/workspaces/{ws}/projects/{project_id}/cards"),
