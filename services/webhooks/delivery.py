@@ -64,6 +64,9 @@ class Deliverer:
         read now); returns the delivery as settled."""
         if endpoint is None:
             endpoint = self.stores.endpoints.by_id(delivery["endpointId"])
+        # A ping is one attempt wherever it is made (a worker takes it over if the web process that
+        # sent it died before recording it).
+        manual = manual or delivery.get("eventType") == PING
         attempts = list(delivery.get("attempts") or [])
         tries = int(delivery.get("tries") or 0)
         waiting_ms = delivery.get("nextMs") if delivery.get("status") in ("pending", "retrying") else None

@@ -137,8 +137,24 @@ def test_a_lost_lease_records_nothing(stores):
         again, token2 = stores.deliveries.claim_due(lease_ms=deliverer.lease_ms, busy=[])   # lease expired
         assert again["id"] == delivery["id"] and token2 != token
         assert stores.deliveries.claim_due(lease_ms=deliverer.lease_ms, busy=[hook["id"]]) is None
+        # redeliver refuses a delivery whose attempt is in flight (service: 409)
+        assert stores.deliveries.claim_now(hook["workspaceId"], hook["id"], delivery["id"], lease_ms=1000) is None
         deliverer.attempt(delivery, token)          # the first holder settles too late: not recorded
         row = stores.deliveries.col.find_one({"_id": delivery["id"]})
         assert row["status"] == "pending" and row["attempts"] == [] and row["leaseToken"] == token2
         deliverer.attempt(again, token2)
         assert stores.deliveries.col.find_one({"_id": delivery["id"]})["status"] == "succeeded"
+
+
+def test_a_ping_taken_over_by_a_worker_is_still_one_attempt(stores):
+    with Receiver(default=500) as rx:
+        deliverer = make(stores)
+        hook = endpoint(stores, rx.url)
+        doc = new_delivery(endpoint=hook, event_id=new_id(), event_type="ping", body="{}")
+        doc["nextMs"] = None
+        stores.deliveries.insert_leased(doc, lease_ms=1)      # the web process died mid-ping
+        import time
+        time.sleep(0.01)
+        delivery, token = stores.deliveries.claim_due(lease_ms=deliverer.lease_ms, busy=[])
+        settled = deliverer.attempt(delivery, token)
+        assert settled["status"] == "failed" and settled["nextMs"] is None and len(rx.requests) == 1
