@@ -47,3 +47,31 @@ def test_a_tiptap_document_reads_as_text():
         {"type": "bulletList", "content": [{"type": "listItem", "content": [
             {"type": "paragraph", "content": [{"type": "text", "text": "in EUR"}]}]}]}]}
     assert _plain_text(doc).split("\n")[:3] == ["Billing", "Invoices are monthly", "in EUR"]
+
+
+def test_the_stdio_bridge_reports_an_unreachable_server_and_a_missing_token():
+    import subprocess
+    import sys
+
+    import anyio
+    from mcp.shared.exceptions import MCPError
+
+    from devtools.infra import free_port
+
+    from .conftest import ROOT, mcp_client
+
+    url = f"http://127.0.0.1:{free_port()}"   # nothing listens there
+
+    async def scenario():
+        async with mcp_client(url, "synth_" + "x" * 40, transport="stdio") as client:
+            result = await client.call_tool("list_workspaces", {})
+            with pytest.raises(MCPError) as listed:
+                await client.list_tools()
+            return result, listed.value
+
+    result, listed = anyio.run(scenario)
+    assert result.is_error and url in result.content[0].text
+    assert url in str(listed)
+    missing = subprocess.run([sys.executable, "-m", "services.mcp", "--stdio"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=60, env={"PYTHONPATH": str(ROOT), "STELLARY_URL": url})
+    assert missing.returncode == 2 and "STELLARY_TOKEN" in missing.stderr
