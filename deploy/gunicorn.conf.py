@@ -1,6 +1,19 @@
 """gunicorn settings shared by every service and the gateway (threaded workers: SSE and
-downloads hold a thread, not a process). Override with WEB_CONCURRENCY / WEB_THREADS."""
+downloads hold a thread, not a process). Override with WEB_CONCURRENCY / WEB_THREADS.
+
+Logs: one JSON line per event (libs/common/logs.py), gunicorn's own lines included.
+Metrics: with METRICS_PORT set, a second listener on that port (same host as the service's own
+bind) where only GET /metrics answers (libs/common/observability.py); the processes share their
+figures through prometheus-client's multiprocess directory, made here for this master and removed
+when it exits (or PROMETHEUS_MULTIPROC_DIR, emptied at start)."""
 import os
+import re
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from libs.common.logs import gunicorn_logconfig  # noqa: E402
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("WEB_THREADS", "16"))
@@ -8,7 +21,53 @@ worker_class = "gthread"
 timeout = 0 if os.environ.get("WEB_NO_TIMEOUT") else 120
 graceful_timeout = 5
 keepalive = 30
-accesslog = "-" if os.environ.get("ACCESS_LOG") else None
+# ACCESS_LOG: one JSON line per request, written by the app (it knows the route and request id).
+accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 preload_app = False  # the Mongo client and NATS thread are built after the fork, in create_app
+
+
+def _service_name() -> str:
+    m = re.search(r"\b(?:services\.(\w+)|(gateway))\.app\b", " ".join(sys.argv))
+    return (m.group(1) or m.group(2)) if m else "gunicorn"
+
+
+logconfig_dict = gunicorn_logconfig(_service_name())
+_made_dir = None
+
+
+def _metrics_port() -> int:
+    try:
+        return int(os.environ.get("METRICS_PORT") or 0)
+    except ValueError:
+        return 0
+
+
+def on_starting(server):
+    global _made_dir
+    port = _metrics_port()
+    if port <= 0:
+        return
+    host = server.cfg.bind[0].rsplit(":", 1)[0] if server.cfg.bind and ":" in server.cfg.bind[0] else "127.0.0.1"
+    server.cfg.set("bind", list(server.cfg.bind) + [f"{host}:{port}"])
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for name in os.listdir(directory):   # a previous master's figures
+            if name.endswith(".db"):
+                os.unlink(os.path.join(directory, name))
+    else:
+        _made_dir = directory = tempfile.mkdtemp(prefix="stellary-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") and _metrics_port() > 0:
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _made_dir:
+        shutil.rmtree(_made_dir, ignore_errors=True)

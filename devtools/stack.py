@@ -39,6 +39,8 @@ class Stack:
         self.services = services
         self.procs: dict[tuple[str, str], subprocess.Popen] = {}
         self.ports: dict[str, int] = {}
+        # every process's METRICS_PORT (libs/common/observability.py): kept across a respawn
+        self.metrics_ports: dict[tuple[str, str], int] = {}
 
     @classmethod
     def start(cls, root: Path, *, services: list[str] | None = None, extra_env: dict | None = None,
@@ -56,6 +58,7 @@ class Stack:
             "MONGO_DB_PREFIX": "stellary_", "S3_BUCKET": "stellary-attachments",
             "PASSWORD_HASH_TIME_COST": "1", "PASSWORD_HASH_MEMORY_KIB": "8192",
             "WEB_CONCURRENCY": str(web_concurrency), "WEB_THREADS": "32", "LOG_LEVEL": "INFO",
+            "ACCESS_LOG": "1",
             "GATEWAY_SERVICES": ",".join(services),
             # Tests and benchmarks run their webhook receivers on this machine (as `make up` does).
             "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true",
@@ -95,9 +98,18 @@ class Stack:
         return [python, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
                 "-b", f"127.0.0.1:{self.ports[name]}", target]
 
+    def metrics_url(self, name: str, kind: str = "web") -> str:
+        return f"http://127.0.0.1:{self.metrics_ports[(name, kind)]}/metrics"
+
+    def logs(self) -> dict[str, str]:
+        """Every process's log so far: {"boards-web": text, ...}."""
+        return {p.stem: p.read_text(encoding="utf-8", errors="replace") for p in sorted(self.root.glob("*.log"))}
+
     def spawn(self, name: str, kind: str) -> subprocess.Popen:
         log = open(self.root / f"{name}-{kind}.log", "ab")
-        proc = subprocess.Popen(self.command(name, kind), cwd=ROOT, env=self.env, stdout=log,
+        port = self.metrics_ports.setdefault((name, kind), free_port())
+        env = dict(self.env, METRICS_PORT=str(port))
+        proc = subprocess.Popen(self.command(name, kind), cwd=ROOT, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         self.procs[(name, kind)] = proc
         if kind == "web":

@@ -24,7 +24,8 @@ from libs.common.context import VIA_HEADER, verify_via
 from libs.common.errors import (BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable,
                                 TooManyRequests, error_body, register_error_handlers)
 from libs.common.logs import configure_logging
-from libs.common.telemetry import inject_headers, setup_telemetry
+from libs.common.observability import instrument_app, path_template
+from libs.common.telemetry import attach_or_start, detach, inject_headers, setup_telemetry
 
 from . import routing
 from .auth import Authenticator
@@ -128,9 +129,10 @@ def create_app(config: dict | None = None) -> Flask:
     upstream_timeout = urllib3.Timeout(connect=2, read=settings.upstream_timeout)
     # Spans only when they are exported: instrumenting Flask costs the gateway ~0.3 ms of CPU a
     # request even with no exporter (measured with bench/gateway.py). Untraced, the gateway passes
-    # the caller's trace headers through, so the service continues the caller's trace.
+    # the caller's valid trace headers on (or starts a trace when none came), so the service
+    # continues that trace and every log line of the request has its id.
     traced = bool(settings.otel_endpoint)
-    dropped_headers = HOP_BY_HOP | TRACE_HEADERS if traced else HOP_BY_HOP
+    dropped_headers = HOP_BY_HOP | TRACE_HEADERS
     auth = Authenticator(settings, http)
     limiter = RateLimiter()
     bus = SyncNats(settings.nats_url, "gateway")
@@ -169,6 +171,14 @@ def create_app(config: dict | None = None) -> Flask:
     def _begin():
         g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
         g.rate_headers = {}
+        if not traced:   # the caller's trace, or a new one: its id is in every log line and event
+            g.trace_token = attach_or_start(request.headers)
+
+    @app.teardown_request
+    def _end(_exc):
+        token = g.pop("trace_token", None)
+        if token is not None:
+            detach(token)
 
     @app.after_request
     def _finish(response):
@@ -183,6 +193,21 @@ def create_app(config: dict | None = None) -> Flask:
         for key, value in g.get("rate_headers", {}).items():
             response.headers[key] = value
         return response
+
+    def route_label(response) -> str:
+        """The metrics' route: the gateway's own rule, else the owning service and the path with
+        its ids as `{}`; a 404 keeps only the service (unknown paths must not make new series)."""
+        rule = request.url_rule.rule if request.url_rule is not None else None
+        if rule not in (None, "/", "/<path:path>"):
+            return rule
+        found = routing.match(request.path)
+        if found is None:
+            return "unmatched"
+        if response.status_code == 404:
+            return f"{found.rule.service}:not-found"
+        return f"{found.rule.service}:{path_template(request.path)}"
+
+    instrument_app(app, "gateway", route_of=route_label)
 
     @app.route("/ready", methods=["GET"])
     def ready():
@@ -322,8 +347,8 @@ def create_app(config: dict | None = None) -> Flask:
         headers["X-Forwarded-For"] = client_ip()
         if caller_token:
             headers[CALLER_HEADER] = caller_token
-        if traced:
-            headers = inject_headers(headers)
+        # traced: the gateway span's; untraced: the caller's (when valid) or the one started in _begin
+        headers = inject_headers(headers)
         body = None
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):
             if request.content_length is not None:

@@ -106,10 +106,12 @@ def test_compose_has_every_built_service_and_a_healthcheck_for_every_server():
         assert name in names and name in services
         if has_worker(name):
             assert f"{name}-worker" in names and f"{name}-worker" in services
+    port = services["gateway"]["environment"]["METRICS_PORT"]
     for name, svc in services.items():
-        if name in names and not next(p for p in processes() if p.name == name).web:
-            continue  # workers: no HTTP port to ask
-        assert svc.get("healthcheck", {}).get("test"), f"compose service {name} has no healthcheck"
+        test = " ".join(svc.get("healthcheck", {}).get("test") or [])
+        assert test, f"compose service {name} has no healthcheck"
+        if name.endswith("-worker"):   # a worker's only listener: its metrics
+            assert f"127.0.0.1:{port}/metrics" in test, name
 
 
 def test_compose_gateway_reaches_every_built_service_by_its_compose_name(monkeypatch):

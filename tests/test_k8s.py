@@ -117,6 +117,8 @@ def test_k8s_runs_every_procfile_process_as_make_up_does(proc):
         assert env.get(key) == value, f"{proc.name}: the Procfile sets {key}={value}"
     assert c["resources"]["requests"] and c["resources"]["limits"]
     assert c["securityContext"]["readOnlyRootFilesystem"] and not c["securityContext"]["allowPrivilegeEscalation"]
+    metrics_port = int(find(docs, "ConfigMap", "stellary-config")["data"]["METRICS_PORT"])
+    assert {"name": "metrics", "containerPort": metrics_port} in c["ports"], f"{proc.name}: no metrics port"
     if proc.web:
         assert {"name": "http", "containerPort": proc.port} in c["ports"]
         assert c["readinessProbe"]["httpGet"]["path"] == "/ready"
@@ -223,6 +225,9 @@ def test_only_the_gateway_reaches_the_web_ports():
         assert reaching, f"nothing may reach {proc.name}: the gateway could not either"
         for rule in reaching:
             assert rule.get("from") == [GATEWAY_PODS], f"{proc.name}'s web port is open to {rule.get('from', 'anyone')}"
+    metrics = [p for p in policies if any(port["port"] == "metrics" for r in p.get("ingress", []) for port in r.get("ports", []))]
+    assert metrics and all(r["from"][0].get("namespaceSelector") for p in metrics for r in p["ingress"]), \
+        "the metrics ports are open to the monitoring namespace only"
     gateway = find(docs, "Deployment", "gateway")["spec"]["template"]["metadata"]["labels"]
     egress = [r for p in policies if _selects(p["podSelector"], gateway) for r in p.get("egress", [])]
     assert any(r.get("to") and any(port["port"] == "http" for port in r.get("ports", [])) for r in egress), \

@@ -252,6 +252,8 @@ class Worker:
         self.pull_subs: list = []
         self._sweep_now: asyncio.Event | None = None
         self.stats = {"published": 0, "handled": 0, "skipped": 0, "retried": 0, "deadLettered": 0}
+        self.metrics = None         # observability._Metrics when METRICS_PORT is set
+        self.metrics_server = None
 
     # ---- declaration
     def consume(self, stream: str, handler, *, subjects: list[str] | None = None, durable: str | None = None,
@@ -328,6 +330,7 @@ class Worker:
                                      on_reconnect=self._on_reconnect)
         self.js = self.nc.jetstream()
         await self._ensure_streams()
+        self._serve_metrics()
         ensure_in_background(self._ensure_indexes, f"{self.service}-worker bus collections")
         if self.relay_enabled:
             self.tasks.append(asyncio.create_task(self._sweep_loop(), name="outbox-sweeper"))
@@ -383,6 +386,32 @@ class Worker:
                 log.warning("%s: cannot ensure streams (%s); retrying", self.service, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5)
+
+    def _serve_metrics(self) -> None:
+        from .observability import metrics, metrics_port, serve_worker_metrics
+        if metrics_port() > 0 and self.metrics_server is None:
+            self.metrics = metrics(self.service)
+            self.metrics_server = serve_worker_metrics(self)
+
+    def consumer_infos(self, timeout: float = 2.0) -> dict:
+        """{"<durable>@<stream>": ConsumerInfo} of this worker's consumers, from any thread (a
+        scrape); what NATS does not answer in time is left out."""
+        loop, js = self.loop, self.js
+        if loop is None or js is None or loop.is_closed():
+            return {}
+
+        async def ask():
+            out = {}
+            for stream, durable in self._consumer_groups():
+                try:
+                    out[f"{durable}@{stream}"] = await js.consumer_info(stream, durable, timeout=timeout)
+                except Exception:  # noqa: BLE001 - not created yet, NATS away
+                    pass
+            return out
+        try:
+            return asyncio.run_coroutine_threadsafe(ask(), loop).result(timeout + 1)
+        except Exception:  # noqa: BLE001 - a scrape must not fail on NATS
+            return {}
 
     def _ensure_indexes(self) -> None:
         self.outbox.ensure_indexes()
@@ -524,6 +553,8 @@ class Worker:
 
     async def _handle(self, msg, handler, consumer_key: str) -> None:
         delivered = msg.metadata.num_delivered if msg.metadata else 1
+        if delivered > 1 and self.metrics is not None:
+            self.metrics.redeliveries.labels(self.service, consumer_key).inc()
         token = telemetry.attach_from_headers(msg.headers)
         try:
             envelope = json.loads(msg.data)
@@ -538,6 +569,8 @@ class Worker:
             if bookkeeping:
                 await asyncio.to_thread(self.processed.mark, consumer_key, envelope["id"])
             self.stats["handled"] += 1
+            if self.metrics is not None:
+                self.metrics.handled.labels(self.service, consumer_key).inc()
             await msg.ack()
         except Exception as exc:  # noqa: BLE001 - any handler failure: retry, then park
             if delivered >= self.settings.consumer_max_deliver:
@@ -551,6 +584,8 @@ class Worker:
 
     async def _dead_letter(self, msg, exc: Exception, consumer_key: str, delivered: int) -> None:
         self.stats["deadLettered"] += 1
+        if self.metrics is not None:
+            self.metrics.dead_letters.labels(self.service, consumer_key).inc()
         log.error("%s: parking %s on dlq.%s after %d deliveries: %s", self.service, msg.subject,
                   self.service, delivered, exc)
         seq = msg.metadata.sequence.stream if msg.metadata else new_id()

@@ -12,6 +12,7 @@ import contextvars
 import logging
 import os
 import re
+import secrets
 from types import SimpleNamespace
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,16 @@ def attach_from_headers(headers: dict | None):
     if not isinstance(tracestate, str) or len(tracestate) > 512:
         tracestate = None
     return _carried.set((traceparent, tracestate) if traceparent else None)
+
+
+def attach_or_start(headers) -> contextvars.Token:
+    """Untraced edge (the gateway): the caller's valid trace, else a new one, made current (so
+    every log line and event of the request carries a trace id). Returns a token for detach()."""
+    token = attach_from_headers(headers)
+    if _carried.get() is None:
+        _carried.reset(token)
+        token = _carried.set((f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01", None))
+    return token
 
 
 def detach(token) -> None:

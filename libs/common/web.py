@@ -24,6 +24,7 @@ from flask import Flask, Response, current_app, g, jsonify, request
 
 from . import context, jsonio
 from .errors import register_error_handlers
+from .observability import instrument_app
 from .schemas import load
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,8 @@ def create_service_app(name: str, settings, api: Api | None = None, *, client=No
     def _headers(response):
         response.headers[REQUEST_ID] = g.get("request_id", "")
         return response
+
+    instrument_app(app, name)   # metrics on METRICS_PORT, access log, request id in the logs
 
     def _report(check):
         checks = check() if check else {}

@@ -7,7 +7,9 @@ import time
 
 import nats
 import pytest
+import requests
 
+from devtools.infra import free_port
 from libs.common.bus import Outbox, SyncNats, Worker, dumps, ensure_stream, event
 from libs.common.errors import NotFound, ServiceUnavailable
 from libs.common.mongo import connect, new_id
@@ -192,6 +194,7 @@ def test_consumer_skips_already_processed_events_and_parks_poison(infra, monkeyp
 
     dlq, ready, stop = [], threading.Event(), threading.Event()
     _collect(infra, "dlq.consumer", dlq, ready, stop)
+    monkeypatch.setenv("METRICS_PORT", str(free_port()))
     worker = Worker("consumer", settings, db, relay=False)
     worker.consume("BUSTEST", handler, subjects=["bustest.x.>"])
     good = event("bustest.x.happened", {"ok": True})
@@ -202,7 +205,14 @@ def test_consumer_skips_already_processed_events_and_parks_poison(infra, monkeyp
                              ("m3", b"{not json"), ("m4", dumps(poison)), ("m5", dumps(after))]))
         wait_until(lambda: after["id"] in handled, 10, message="event behind the poison handled")
         wait_until(lambda: len(dlq) == 2, 20, message="both poison messages parked")
+        scrape = requests.get(f"http://127.0.0.1:{worker.metrics_server.server_port}/metrics", timeout=10).text
     stop.set()
+    # the worker's metrics (libs/common/observability.py): counted as it happened, read at scrape time
+    key = 'consumer="consumer@BUSTEST",service="consumer"'
+    assert f"stellary_dead_letters_total{{{key}}} 2.0" in scrape
+    assert f"stellary_consumer_redeliveries_total{{{key}}} 4.0" in scrape   # 2 poison × deliveries 2 and 3
+    assert f"stellary_consumer_lag{{{key}}} 0.0" in scrape
+    assert 'stellary_outbox_backlog{service="consumer"} 0.0' in scrape
     assert handled.count(good["id"]) == 1
     assert worker.stats["skipped"] >= 1 and worker.stats["deadLettered"] == 2
     errors = sorted(h.get("Stellary-Error", "") for h, _ in dlq)
