@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from dataclasses import replace
+from pathlib import Path
 
 import urllib3
 from flask import Flask, Response, g, jsonify, request
@@ -230,6 +231,17 @@ def create_app(config: dict | None = None) -> Flask:
                 components[name] = "down"
         ok = all(v == "up" for v in components.values())
         return jsonify({"status": "ok" if ok else "degraded", "components": components}), (200 if ok else 503)
+
+    docs_page = (Path(__file__).parent / "docs.html").read_bytes()
+
+    @app.route("/docs", methods=["GET"])
+    def docs():
+        """A self-contained API reader of /openapi.json (no CDN: works offline)."""
+        response = Response(docs_page, mimetype="text/html")
+        response.headers["Content-Security-Policy"] = ("default-src 'none'; script-src 'unsafe-inline'; "
+                                                       "style-src 'unsafe-inline'; connect-src 'self'")
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
     @app.route("/openapi.json", methods=["GET"])
     def openapi():

@@ -557,6 +557,16 @@ class Worker:
             self.metrics.redeliveries.labels(self.service, consumer_key).inc()
         token = telemetry.attach_from_headers(msg.headers)
         try:
+            with telemetry.span(f"{msg.subject} process", kind="consumer",
+                                attributes={"messaging.system": "nats", "messaging.destination.name": msg.subject,
+                                            "messaging.consumer.group.name": consumer_key,
+                                            "messaging.message.delivery_count": delivered}):
+                await self._settle(msg, handler, consumer_key, delivered)
+        finally:
+            telemetry.detach(token)
+
+    async def _settle(self, msg, handler, consumer_key: str, delivered: int) -> None:
+        try:
             envelope = json.loads(msg.data)
             if not isinstance(envelope, dict) or "id" not in envelope:
                 raise ValueError("not an event envelope")
@@ -579,8 +589,6 @@ class Worker:
                 self.stats["retried"] += 1
                 log.warning("%s: handler failed on %s (delivery %d): %s", self.service, msg.subject, delivered, exc)
                 await msg.nak(delay=min(0.2 * 2 ** delivered, 5))
-        finally:
-            telemetry.detach(token)
 
     async def _dead_letter(self, msg, exc: Exception, consumer_key: str, delivered: int) -> None:
         self.stats["deadLettered"] += 1

@@ -112,6 +112,11 @@ def configure_logging(name: str, level: str | None = None) -> None:
             root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel((level or os.environ.get("LOG_LEVEL", "INFO")).upper())
+    for own in ("uvicorn", "uvicorn.error", "uvicorn.access"):   # uvicorn's lines: JSON too (mcp)
+        logger = logging.getLogger(own)
+        for old in list(logger.handlers):
+            logger.removeHandler(old)
+        logger.propagate = True
     for noisy in ("nats", "botocore", "urllib3", "pymongo", "s3transfer", "boto3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.captureWarnings(True)

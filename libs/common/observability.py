@@ -235,6 +235,15 @@ class _WorkerCollector:
 def serve_worker_metrics(worker, port: int | None = None):
     """Start the worker's metrics listener on METRICS_PORT (METRICS_HOST, default 127.0.0.1), or on
     `port` (0 = a free one). Returns the server (see `server_port`), or None when metrics are off."""
+    return _serve(worker.service, port, collector=_WorkerCollector(worker))
+
+
+def serve_process_metrics(service: str, port: int | None = None):
+    """The same listener for a web process gunicorn does not run (mcp, under uvicorn: one process)."""
+    return _serve(service, port)
+
+
+def _serve(service: str, port: int | None, collector=None):
     import threading
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -244,9 +253,10 @@ def serve_worker_metrics(worker, port: int | None = None):
             return None
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)   # one process: its own registry
     p = _prometheus()
-    metrics(worker.service)
-    own = p.CollectorRegistry(auto_describe=False)   # this worker's scrape-time figures
-    own.register(_WorkerCollector(worker))
+    metrics(service)
+    own = p.CollectorRegistry(auto_describe=False)   # this process's scrape-time figures
+    if collector is not None:
+        own.register(collector)
 
     def app(environ, start_response):
         if environ.get("PATH_INFO") not in ("/metrics", "/"):
@@ -269,5 +279,31 @@ def serve_worker_metrics(worker, port: int | None = None):
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": None},
                               name="metrics", daemon=True)
     thread.start()
-    log.info("%s worker: metrics on port %d", worker.service, server.server_port)
+    log.info("%s: metrics on port %d", service, server.server_port)
     return server
+
+
+class AsgiMetrics:
+    """`instrument_app` for an ASGI app (mcp): request latency by route (one of `routes`, else
+    "unmatched") and status, when METRICS_PORT is set; a pass-through otherwise."""
+
+    def __init__(self, app, service: str, routes):
+        self.app, self.service, self.routes = app, service, set(routes)
+        self.m = metrics(service) if metrics_port() > 0 else None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or self.m is None:
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), {"code": 500}
+
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = scope["path"] if scope["path"] in self.routes else "unmatched"
+            self.m.requests.labels(self.service, scope["method"], route, str(status["code"])).observe(
+                time.perf_counter() - started)

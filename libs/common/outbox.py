@@ -76,6 +76,7 @@ class Outbox:
 
 async def publish_rows(js, rows: list[dict], *, timeout: float = 2.0) -> tuple[list[str], Exception | None]:
     """Publish rows in order; stop at the first failure. Returns (ids JetStream acknowledged, error)."""
+    from . import telemetry
     from .bus import dumps  # the envelope's JSON form lives with the envelope
 
     done: list[str] = []
@@ -83,9 +84,14 @@ async def publish_rows(js, rows: list[dict], *, timeout: float = 2.0) -> tuple[l
         for row in rows:
             env = row["envelope"]
             headers = {"Nats-Msg-Id": row["_id"]}
-            if env.get("traceparent"):
-                headers["traceparent"] = env["traceparent"]
-            await js.publish(row["subject"], dumps(env), headers=headers, timeout=timeout)
+            carried = {"traceparent": env["traceparent"]} if env.get("traceparent") else {}
+            # traced: a producer span, child of the request that wrote the row, whose context the
+            # message carries (the consumer's span is its child); untraced: the request's trace
+            with telemetry.span(f"{row['subject']} publish", kind="producer", parent=carried,
+                                attributes={"messaging.system": "nats", "messaging.destination.name": row["subject"],
+                                            "messaging.message.id": row["_id"]}) as span:
+                headers.update(telemetry.inject_headers() if span is not None else carried)
+                await js.publish(row["subject"], dumps(env), headers=headers, timeout=timeout)
             done.append(row["_id"])
     except Exception as exc:  # noqa: BLE001 - NATS down or slow: the rest stays for the sweeper
         return done, exc

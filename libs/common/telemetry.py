@@ -8,6 +8,7 @@ MiB per process and CPU on every request and query): the incoming `traceparent` 
 unchanged, as a tracing-unaware hop does, so the caller's trace still reaches every event."""
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import os
@@ -158,6 +159,20 @@ def detach(token) -> None:
             _carried.set(None)
     elif _otel is not None:
         _otel.context.detach(token)
+
+
+@contextlib.contextmanager
+def span(name: str, *, kind: str = "internal", parent: dict | None = None, attributes: dict | None = None):
+    """A span when spans are exported (else nothing): a child of the current context, or of the
+    trace carried by `parent` (headers). `kind`: internal, producer, consumer, client, server."""
+    if _otel is None:
+        yield None
+        return
+    from opentelemetry.trace import SpanKind
+    context = _otel.propagate.extract(parent) if parent is not None else None
+    with tracer("stellary").start_as_current_span(name, context=context, kind=getattr(SpanKind, kind.upper()),
+                                                  attributes=attributes or {}) as current:
+        yield current
 
 
 def tracer(name: str):

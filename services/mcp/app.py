@@ -26,6 +26,7 @@ from libs.common.context import sign_via, verify_caller
 from libs.common.errors import Unauthorized, error_body
 from libs.common.logs import configure_logging
 from libs.common.mongo import connect, ensure_in_background, mongo_up, now_ms
+from libs.common.observability import AsgiMetrics, serve_process_metrics
 
 from .bridge import STDIO_USER_AGENT
 from .rest import Rest, ToolFailure
@@ -122,9 +123,12 @@ def create_app(config: dict | None = None) -> Starlette:
         # /mcp speaks MCP, not REST: nothing to declare in the merged OpenAPI document.
         return JSONResponse({"openapi": "3.0.3", "info": {"title": "Stellary mcp", "version": "1.0.0"}, "paths": {}})
 
-    app = Starlette(routes=[Route("/live", live), Route("/ready", probe), Route("/health", probe),
-                            Route("/openapi.json", openapi), Route("/mcp", mcp_endpoint),
-                            Route("/mcp/", mcp_endpoint)],  # the gateway routes both: no redirect to here
-                    lifespan=lifespan)
+    routes = [Route("/live", live), Route("/ready", probe), Route("/health", probe),
+              Route("/openapi.json", openapi), Route("/mcp", mcp_endpoint),
+              Route("/mcp/", mcp_endpoint)]  # the gateway routes both: no redirect to here
+    app = Starlette(routes=routes, lifespan=lifespan)
+    # Prometheus (README "Metrics"): request figures, and a listener on METRICS_PORT when it is set
+    app.add_middleware(AsgiMetrics, service="mcp", routes=[r.path for r in routes])
+    serve_process_metrics("mcp")
     app.state.calls = calls
     return app

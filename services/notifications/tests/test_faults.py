@@ -7,6 +7,7 @@ exactly once. Deadlines, never fixed sleeps.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -110,7 +111,14 @@ def move(alice, P, card_id: str, column_id: str) -> None:
 def stats(fstack, log_name: str, pid: int) -> dict:
     """The last counters a worker process logged (NOTIFICATIONS_STATS_INTERVAL=1s here)."""
     text = (fstack.root / log_name).read_text(errors="replace")
-    lines = re.findall(rf"notifications-worker\[{pid}\].* stats (.*)", text)
+    lines = []
+    for line in text.splitlines():   # one JSON object per line (libs/common/logs.py)
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.get("pid") == pid and record.get("msg", "").startswith("stats "):
+            lines.append(record["msg"].removeprefix("stats "))
     return {k: int(v) for k, v in (kv.split("=") for kv in lines[-1].split())} if lines else {}
 
 
