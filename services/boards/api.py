@@ -74,9 +74,9 @@ def conditional(project: dict, build):
     return response
 
 
-def svc():
-    """The request's `BoardsService`."""
-    return boards().extras["service"]
+def services():
+    """This process's boards services (service.py): `services().cards.create(...)`."""
+    return boards().services
 
 
 def who(org: str, ws: str) -> Actor:

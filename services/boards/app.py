@@ -21,7 +21,7 @@ def build_context(settings: Settings, client, name: str) -> Boards:
     db = client[settings.mongo_db]
     bus = SyncNats(settings.nats_url, name)
     ctx = Boards(settings=settings, client=client, db=db, outbox=Outbox(db, bus=bus), bus=bus)
-    ctx.extras["service"] = BoardsService(store=BoardsStore(db), outbox=ctx.outbox, client=client, bus=ctx.bus, db=db)
+    ctx.services = BoardsService(store=BoardsStore(db), outbox=ctx.outbox, client=client, bus=ctx.bus, db=db)
     attachments.setup(ctx)
     return ctx
 

@@ -15,7 +15,8 @@ class Boards:
     db: object
     outbox: Outbox
     bus: SyncNats
-    extras: dict = field(default_factory=dict)   # e.g. extras["objects"]: the S3 object store
+    services: object = None                      # the BoardsService (service.py), set by app.build_context
+    extras: dict = field(default_factory=dict)   # the attachments module's: "objects" (S3), "attachments"
 
 
 def boards() -> Boards:

@@ -1,6 +1,6 @@
 """Pure rules shared by the boards modules (no I/O), and the attachments seam.
 
-Templates, checklist progress and normalisation, custom-field value checks, and
+Templates, new column and card documents, checklist progress and normalisation, custom-field value checks, and
 `schedule_attachment_deletions`: the one call into the attachments module when cards, a scope,
 a project, a workspace or an org are deleted.
 """
@@ -91,3 +91,26 @@ def schedule_attachment_deletions(db, *, session=None, **scope) -> None:
         log.warning("attachments.service missing: no attachment deletions scheduled for %s", scope)
         return
     attachments_service.schedule_deletions(db, session=session, **scope)
+
+
+def new_column(project: dict, name: str, order: int, scope_id, ts, rank: int | None = None) -> dict:
+    """A column document; `order` is its place in the answer, `rank` the stored one (ranks of a new
+    board: 0, 1, 2… like the orders of before ranks)."""
+    return {"id": new_id(), "orgId": project.get("orgId"), "workspaceId": project["workspaceId"],
+            "projectId": project["id"], "scopeId": scope_id, "name": name, "order": order,
+            "rank": order if rank is None else rank, "createdAt": ts, "updatedAt": ts}
+
+
+def new_card(*, created_by: str | None, project: dict, column: dict, order: int, ts, rank: int | None = None,
+             **fields) -> dict:
+    """A card document; `order` is only its place in the answer (the stored place is `rank`)."""
+    return {"id": new_id(), "orgId": project.get("orgId"), "workspaceId": project["workspaceId"],
+            "projectId": project["id"], "columnId": column["id"], "scopeId": column.get("scopeId"),
+            "title": fields["title"], "description": fields.get("description"),
+            "priority": fields.get("priority") or "medium", "startDate": fields.get("startDate"),
+            "dueDate": fields.get("dueDate"), "assigneeId": fields.get("assigneeId"),
+            "archived": bool(fields.get("archived", False)), "order": order,
+            "rank": int(order) if rank is None else rank,
+            "labelIds": list(fields.get("labelIds") or []), "customFields": dict(fields.get("customFields") or {}),
+            "checklist": normalize_checklist(fields.get("checklist") or []),
+            "commentCount": 0, "attachmentCount": 0, "createdBy": created_by, "createdAt": ts, "updatedAt": ts}

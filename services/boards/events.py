@@ -42,10 +42,15 @@ from libs.common.kit import on_tenant_deleted
 from libs.common.schemas import Name, load
 
 from .activity import Actor, member_ids
-from .schemas import CardIn, CardPatch, ChecklistAdd, ChecklistPatch
+from .cards.schemas import CardIn, CardOut, CardPatch
+from .checklists.schemas import ChecklistAdd, ChecklistItemOut, ChecklistPatch
+from .comments.schemas import CommentOut
+from .projects.schemas import PortfolioRow, ProjectOut
 
 log = logging.getLogger(__name__)
 IDENTITY_SUBJECTS = ["identity.member.removed", "identity.user.updated"]
+CARD, CARDS, COMMENT, ITEM = CardOut(), CardOut(many=True), CommentOut(), ChecklistItemOut()
+PROJECT, PORTFOLIO = ProjectOut(), PortfolioRow(many=True)
 CARD_FIELDS = ("title", "description", "priority", "startDate", "dueDate", "assigneeId", "checklist", "labelIds",
                "order")
 
@@ -82,6 +87,9 @@ def _require(payload: dict, *keys: str) -> None:
 
 
 class Handlers:
+    """Each command: its payload checked, the domain service called, the answer dumped through the same
+    response schema as the HTTP endpoint's. `service` is the BoardsService (service.py)."""
+
     def __init__(self, service):
         self.service = service
 
@@ -90,51 +98,56 @@ class Handlers:
         """e.g. {"type": "identity.member.removed", "data": {"workspaceId": "…", "orgId": "…", "userId": "…"}}"""
         kind, data = envelope.get("type"), envelope.get("data") or {}
         if kind == "identity.member.removed" and data.get("workspaceId") and data.get("userId"):
-            self.service.forget_member(workspace_id=data["workspaceId"], user_id=data["userId"])
+            self.service.members.forget(workspace_id=data["workspaceId"], user_id=data["userId"])
         elif kind == "identity.user.updated" and (data.get("user") or {}).get("id"):
-            self.service.refresh_user(user=data["user"])
+            self.service.members.refresh_user(user=data["user"])
 
     # ---------------------------------------------------------------- commands
+    def _card(self, p: dict, actor: Actor) -> dict:
+        return self.service.cards.read(actor=actor, project_id=None, card_id=p["cardId"])
+
     def get_card(self, p: dict) -> dict:
         _require(p, "workspaceId", "cardId")
-        return self.service.get_card(actor=Actor.from_command(p), project_id=None, card_id=p["cardId"])
+        return CARD.dump(self._card(p, Actor.from_command(p)))
 
     def get_cards(self, p: dict) -> list[dict]:
         _require(p, "workspaceId")
         ids = p.get("cardIds") or []
         if not isinstance(ids, list):
             raise BadRequest("cardIds must be a list")
-        return self.service.get_cards(actor=Actor.from_command(p), card_ids=ids)
+        return CARDS.dump(self.service.cards.list_by_ids(actor=Actor.from_command(p), card_ids=ids))
 
     def create_card(self, p: dict) -> dict:
         _require(p, "workspaceId", "projectId")
         if not p.get("columnId") and not p.get("columnName"):
             raise BadRequest("Give columnId or columnName")
         data = load(CardIn(), {k: p[k] for k in CARD_FIELDS if k in p})
-        return self.service.create_card(actor=Actor.from_command(p), project_id=p["projectId"],
-                                        column_id=p.get("columnId"), column_name=p.get("columnName"), data=data)
+        return CARD.dump(self.service.cards.create(actor=Actor.from_command(p), project_id=p["projectId"],
+                                                   column_id=p.get("columnId"), column_name=p.get("columnName"),
+                                                   data=data))
 
     def update_card(self, p: dict) -> dict:
         _require(p, "workspaceId", "cardId")
         data = load(CardPatch(), p.get("changes") or {})
-        return self.service.update_card(actor=Actor.from_command(p), project_id=None, card_id=p["cardId"], data=data)
+        return CARD.dump(self.service.cards.update(actor=Actor.from_command(p), project_id=None, card_id=p["cardId"],
+                                                   data=data))
 
     def move_card(self, p: dict) -> dict:
         _require(p, "workspaceId", "cardId", "targetColumn")
         order = p.get("order")
         if order is not None and (not isinstance(order, int) or isinstance(order, bool) or order < 0):
             raise BadRequest("order must be a non-negative integer")
-        return self.service.move_card(actor=Actor.from_command(p), card_id=p["cardId"],
-                                      target_column=str(p["targetColumn"]), order=order)
+        return CARD.dump(self.service.cards.move(actor=Actor.from_command(p), card_id=p["cardId"],
+                                                 target_column=str(p["targetColumn"]), order=order))
 
     def create_project_from_plan(self, p: dict) -> dict:
         _require(p, "workspaceId")
         plan = load(Plan(), {k: p[k] for k in ("name", "description", "phases") if k in p})
         phases = plan["phases"]
-        return self.service.create_project(
+        return PROJECT.dump(self.service.projects.create(
             actor=Actor.from_command(p), name=plan["name"], description=plan["description"],
             template_id=None if phases else "kanban", column_names=[ph["name"] for ph in phases] or None,
-            cards_by_column=[ph["deliverables"] for ph in phases])
+            cards_by_column=[ph["deliverables"] for ph in phases]))
 
     def add_comment(self, p: dict) -> dict:
         _require(p, "workspaceId", "cardId")
@@ -142,33 +155,32 @@ class Handlers:
         if not isinstance(content, str) or not 1 <= len(content) <= 5000:
             raise BadRequest("content must be 1-5000 characters")
         actor = Actor.from_command(p)
-        card = self.service.get_card(actor=actor, project_id=None, card_id=p["cardId"])
-        return self.service.create_comment(actor=actor, project_id=card["projectId"], card_id=card["id"],
-                                           content=content)
+        card = self._card(p, actor)
+        return COMMENT.dump(self.service.comments.create(actor=actor, project_id=card["projectId"], card_id=card["id"],
+                                                         content=content))
 
     def add_checklist_item(self, p: dict) -> dict:
         _require(p, "workspaceId", "cardId")
         data = load(ChecklistAdd(), {k: p[k] for k in ("title", "done") if k in p})
         actor = Actor.from_command(p)
-        card = self.service.get_card(actor=actor, project_id=None, card_id=p["cardId"])
-        return self.service.add_checklist_item(actor=actor, project_id=card["projectId"], card_id=card["id"],
-                                               title=data["title"], done=data["done"])
+        card = self._card(p, actor)
+        return ITEM.dump(self.service.checklists.create(actor=actor, project_id=card["projectId"], card_id=card["id"],
+                                                        title=data["title"], done=data["done"]))
 
     def update_checklist_item(self, p: dict) -> dict:
         _require(p, "workspaceId", "cardId", "itemId")
         data = load(ChecklistPatch(), p.get("changes") or {})
         actor = Actor.from_command(p)
-        card = self.service.get_card(actor=actor, project_id=None, card_id=p["cardId"])
-        return self.service.update_checklist_item(actor=actor, project_id=card["projectId"], card_id=card["id"],
-                                                  item_id=str(p["itemId"]), data=data)
+        card = self._card(p, actor)
+        return ITEM.dump(self.service.checklists.update(actor=actor, project_id=card["projectId"], card_id=card["id"],
+                                                        item_id=str(p["itemId"]), data=data))
 
     def project_refs(self, p: dict) -> dict:
         _require(p, "workspaceId", "projectId")
         actor = Actor.from_command(p)
-        project = self.service.get_project_or_404(actor, p["projectId"])
-        store = self.service.store
-        columns = store.list_columns(actor.workspace_id, project["id"])
-        labels = store.list_labels(actor.workspace_id, project["id"])
+        project = self.service.projects.get_or_raise(actor=actor, project_id=p["projectId"])
+        columns = self.service.columns.store.list(actor.workspace_id, project["id"])   # every board's, by order
+        labels = self.service.labels.store.list(actor.workspace_id, project["id"])
         return {"id": project["id"], "name": project["name"], "memberIds": member_ids(project),
                 "columns": [{"id": c["id"], "name": c["name"], "order": c["order"], "scopeId": c.get("scopeId")}
                             for c in columns],
@@ -176,12 +188,12 @@ class Handlers:
 
     def project_summaries(self, p: dict) -> list[dict]:
         _require(p, "workspaceId")
-        return self.service.portfolio(actor=Actor.from_command(p))
+        return PORTFOLIO.dump(self.service.projects.portfolio(actor=Actor.from_command(p)))
 
 
 def register(worker, ctx) -> None:
-    handlers = Handlers(ctx.extras["service"])
-    on_tenant_deleted(worker, handlers.service.purge_tenant)
+    handlers = Handlers(ctx.services)
+    on_tenant_deleted(worker, handlers.service.projects.purge_tenant)
     worker.consume("IDENTITY", handlers.on_identity, subjects=IDENTITY_SUBJECTS)
     for verb in ("get_card", "get_cards", "create_card", "update_card", "move_card", "create_project_from_plan",
                  "project_summaries", "add_comment", "project_refs", "add_checklist_item", "update_checklist_item"):

@@ -1,53 +1,99 @@
-"""The boards core's service: one `BoardsService` composed of each domain's mixin.
+"""The boards services, built once per process with their collaborators: the composition root.
 
-Domains (each a package with `routes.py` — thin HTTP handlers — and `service.py` — its mixin):
-projects (members, templates, portfolio; import/export in `projects/transfer.py`), columns, cards (moves, comments, checklists),
-labels, fields (custom fields), relations, scopes (and views). They share one store (`storage.py`,
-the only pymongo code), the activity events (`activity.py`) and pure rules (`domain.py`).
-
-Service functions take keyword-only arguments and an `Actor` (the request's caller or a command's
-actor, always bound to one workspace); they return the API's JSON shapes. Every query is scoped by
-the actor's workspace id, so an id from another workspace or project is a 404. Every change other
-services must hear about records its event in the outbox inside the same unit of work.
+Every domain is a package with the same files — `routes.py` (thin handlers: load, call, dump),
+`service.py` (a small class; its collaborators are passed in here, by name), `storage.py` (the only
+pymongo code, one store per collection), `schemas.py` (requests and responses) — see README.md.
+Routes reach a domain's service as `services().<domain>` (api.py); the worker's command handlers get
+this object too (events.py).
 """
 from __future__ import annotations
 
-import time
-
-from pymongo.errors import PyMongoError
-
-from libs.common.mongo import unit_of_work
-
-from .cards.service import CardsMixin
-from .columns.service import ColumnsMixin
-from .fields.service import FieldsMixin
-from .labels.service import LabelsMixin
-from .projects.service import ProjectsMixin
-from .projects.transfer import TransferMixin
-from .relations.service import RelationsMixin
-from .scopes.service import ScopesMixin
+from .activity import Actor
+from .cards.service import CardsService
+from .cards.storage import CardStore
+from .checklists.service import ChecklistsService
+from .columns.service import ColumnsService
+from .columns.storage import ColumnStore
+from .comments.service import CommentsService
+from .comments.storage import CommentStore
+from .fields.service import FieldsService, FieldValuesService
+from .fields.storage import FieldStore
+from .labels.service import CardLabelsService, LabelsService
+from .labels.storage import LabelStore
+from .projects.members import Directory, MembersService
+from .projects.service import ProjectsService
+from .projects.storage import ProjectStore
+from .projects.transfer import TransferService
+from .relations.service import RelationsService
+from .relations.storage import RelationStore
+from .scopes.service import ScopesService
+from .scopes.storage import ScopeStore
 from .storage import BoardsStore
+from .transactions import Transactions
 
 
-class BoardsService(ProjectsMixin, TransferMixin, ColumnsMixin, CardsMixin, LabelsMixin, FieldsMixin, RelationsMixin,
-                    ScopesMixin):
+class BoardsService:
+    """`BoardsService(store=BoardsStore(db), outbox=..., client=..., bus=..., db=db)`: each domain's service
+    as an attribute (`.projects`, `.columns`, `.cards`, …)."""
+
     def __init__(self, *, store: BoardsStore, outbox, client, bus, db):
-        self.store = store
-        self.outbox = outbox
-        self.client = client
-        self.bus = bus          # SyncNats: identity's commands (workspace membership)
-        self.db = db
+        tx = Transactions(client)
+        project_store, column_store, card_store = ProjectStore(db), ColumnStore(db), CardStore(db)
+        scope_store, label_store, field_store = ScopeStore(db), LabelStore(db), FieldStore(db)
+        relation_store = RelationStore(db)
+        self.directory = Directory(bus=bus)
+        self.projects = ProjectsService(store=project_store, columns=column_store, cards=card_store, cascades=store,
+                                        directory=self.directory, tx=tx, outbox=outbox, db=db)
+        self.members = MembersService(store=project_store, cards=card_store, directory=self.directory,
+                                      projects=self.projects, tx=tx, outbox=outbox)
+        self.scopes = ScopesService(store=scope_store, projects=self.projects, project_store=project_store,
+                                    cards=card_store, cascades=store, tx=tx, db=db)
+        self.columns = ColumnsService(store=column_store, projects=self.projects, project_store=project_store,
+                                      scopes=self.scopes, cards=card_store, tx=tx)
+        self.labels = LabelsService(store=label_store, projects=self.projects, project_store=project_store,
+                                    cards=card_store, tx=tx)
+        self.cards = CardsService(store=card_store, projects=self.projects, project_store=project_store,
+                                  columns=self.columns, labels=self.labels, members=self.members,
+                                  directory=self.directory, cascades=store, tx=tx, outbox=outbox, db=db)
+        self.card_labels = CardLabelsService(labels=self.labels, projects=self.projects, cards=self.cards, tx=tx,
+                                             outbox=outbox)
+        self.comments = CommentsService(store=CommentStore(db), projects=self.projects, cards=self.cards, tx=tx,
+                                        outbox=outbox)
+        self.checklists = ChecklistsService(projects=self.projects, cards=self.cards, tx=tx, outbox=outbox)
+        self.fields = FieldsService(store=field_store, projects=self.projects, project_store=project_store,
+                                    card_store=card_store, tx=tx)
+        self.field_values = FieldValuesService(store=field_store, projects=self.projects, cards=self.cards, tx=tx,
+                                               outbox=outbox)
+        self.relations = RelationsService(store=relation_store, projects=self.projects, cards=self.cards)
+        self.transfer = TransferService(projects=self.projects, project_store=project_store, scopes=scope_store,
+                                        columns=column_store, labels=label_store, fields=field_store,
+                                        cards=card_store, relations=relation_store, directory=self.directory,
+                                        tx=tx, outbox=outbox)
 
-    def transaction(self, work, attempts: int = 5):
-        """`work(session)` in one unit of work, run again when MongoDB aborts it for a write conflict
-        (TransientTransactionError). Board-structure writes first `lock_board` the project so that
-        concurrent moves, creations and deletions in one project serialise instead of racing on orders."""
-        for attempt in range(attempts):
-            try:
-                with unit_of_work(self.client) as s:
-                    return work(s)
-            except PyMongoError as exc:
-                if attempt + 1 < attempts and exc.has_error_label("TransientTransactionError"):
-                    time.sleep(0.005 * 2 ** attempt)
-                    continue
-                raise
+    # The calls tests/test_hot_paths.py counts, by their names from before the split (they forward only).
+    def get_project_or_404(self, actor: Actor, project_id: str) -> dict:
+        return self.projects.get_or_raise(actor=actor, project_id=project_id)
+
+    def create_project(self, **kwargs) -> dict:
+        return self.projects.create(**kwargs)
+
+    def list_columns(self, **kwargs) -> list[dict]:
+        return self.columns.list_columns(**kwargs)
+
+    def create_column(self, **kwargs) -> dict:
+        return self.columns.create(**kwargs)
+
+    def update_column(self, **kwargs) -> dict:
+        return self.columns.update(**kwargs)
+
+    def delete_column(self, **kwargs) -> None:
+        return self.columns.delete(**kwargs)
+
+    def list_cards(self, **kwargs):
+        return self.cards.list_cards(**kwargs)
+
+    def create_card(self, **kwargs) -> dict:
+        return self.cards.create(**kwargs)
+
+    def update_card(self, **kwargs) -> dict:
+        return self.cards.update(**kwargs)

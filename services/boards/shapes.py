@@ -9,6 +9,8 @@ Supported: plain fields and `Method`, `Nested`, `List` fields; no pre/post-dump 
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from marshmallow import Schema, fields
 from marshmallow.utils import missing
 
@@ -19,7 +21,42 @@ class IsoTime(fields.String):
     """A stored datetime (or the stand-in's text of one) as the API's `...Z` text; documented as a string."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        return iso(read_date(value)) if value is not None else None
+        value = read_date(value)
+        return iso(value) if isinstance(value, datetime) else value
+
+
+class Computed:
+    """A field whose value `compute(obj)` derives from the whole object, then dumped (and documented) as
+    the field it is mixed into: `ComputedInt(compute=lambda card: progress(card["checklist"]))`."""
+
+    _CHECK_ATTRIBUTE = False
+
+    def __init__(self, *args, compute, **kwargs):
+        self.compute = compute
+        super().__init__(*args, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(self.compute(obj), attr, obj, **kwargs)
+
+
+class ComputedInt(Computed, fields.Integer):
+    pass
+
+
+class ComputedList(Computed, fields.List):
+    pass
+
+
+class ComputedDict(Computed, fields.Dict):
+    pass
+
+
+class ComputedTime(Computed, IsoTime):
+    pass
+
+
+class ComputedStr(Computed, fields.String):
+    pass
 
 
 def _plan(schema: Schema):
@@ -64,3 +101,10 @@ class Out(Schema):
                 value = default() if callable(default) else default
             out[key] = field._serialize(value, attribute, obj)
         return out
+
+
+class Ok(Out):
+    ok = fields.Boolean()
+
+
+OK = {"ok": True}

@@ -1,47 +1,57 @@
-"""Custom fields (text, number, select, multi-select, date, boolean) and the values cards hold.
-
-Mixed into `services.boards.service.BoardsService` (its store, outbox, client, bus and lookups).
-"""
+"""Custom fields (text, number, select, multi-select, date, boolean) and the values cards hold
+(`cards.customFields`: {fieldId: value})."""
 from __future__ import annotations
 
 from marshmallow import ValidationError
 
 from libs.common.errors import BadRequest, NotFound
-from libs.common.mongo import is_id, iso, new_id, now, unit_of_work
+from libs.common.mongo import is_id, new_id, now
 
 from .. import activity as act
 from ..activity import Actor
+from ..cards.service import CardsService
+from ..cards.storage import CardStore
 from ..domain import validate_value
-from ..schemas import check_options
+from ..projects.service import ProjectsService
+from ..projects.storage import ProjectStore
+from ..transactions import Transactions
+from .schemas import check_options
+from .storage import FieldStore
 
 
-class FieldsMixin:
-    @staticmethod
-    def field_out(field: dict) -> dict:
-        return {"id": field["id"], "projectId": field["projectId"], "name": field["name"], "type": field["type"],
-                "options": list(field.get("options") or []), "createdAt": iso(field["createdAt"])}
+class FieldsService:
+    def __init__(self, *, store: FieldStore, projects: ProjectsService, project_store: ProjectStore,
+                 card_store: CardStore, tx: Transactions):
+        self.store = store
+        self.projects = projects
+        self.project_store = project_store
+        self.card_store = card_store
+        self.tx = tx
 
-    def get_field_or_404(self, actor: Actor, project: dict, field_id: str) -> dict:
-        field = self.store.get_field(actor.workspace_id, project["id"], field_id) if is_id(field_id) else None
+    def get(self, *, actor: Actor, project: dict, field_id: str) -> dict | None:
+        return self.store.get(actor.workspace_id, project["id"], field_id) if is_id(field_id) else None
+
+    def get_or_raise(self, *, actor: Actor, project: dict, field_id: str) -> dict:
+        field = self.get(actor=actor, project=project, field_id=field_id)
         if not field:
             raise NotFound("Custom field not found")
         return field
 
     def list_fields(self, *, actor: Actor, project_id: str) -> list[dict]:
-        project = self.get_project_or_404(actor, project_id)
-        return [self.field_out(f) for f in self.store.list_fields(actor.workspace_id, project["id"])]
+        project = self.projects.get_or_raise(actor=actor, project_id=project_id)
+        return self.store.list(actor.workspace_id, project["id"])
 
-    def create_field(self, *, actor: Actor, project_id: str, name: str, type: str, options=None) -> dict:
-        project = self.get_project_or_404(actor, project_id)
+    def create(self, *, actor: Actor, project_id: str, name: str, type: str, options=None) -> dict:
+        project = self.projects.get_or_raise(actor=actor, project_id=project_id)
         doc = {"id": new_id(), "orgId": project.get("orgId"), "workspaceId": actor.workspace_id,
                "projectId": project["id"], "name": name, "type": type,
                "options": list(options or []) if type in ("select", "multi-select") else [], "createdAt": now()}
-        return self.field_out(self.store.insert_field(doc))
+        return self.store.insert(doc)
 
-    def update_field(self, *, actor: Actor, project_id: str, field_id: str, data: dict) -> dict:
+    def update(self, *, actor: Actor, project_id: str, field_id: str, data: dict) -> dict:
         """Rename, retype or change options; card values the new definition no longer accepts are cleared."""
-        project = self.get_project_or_404(actor, project_id)
-        field = self.get_field_or_404(actor, project, field_id)
+        project = self.projects.get_or_raise(actor=actor, project_id=project_id)
+        field = self.get_or_raise(actor=actor, project=project, field_id=field_id)
         new = dict(field)
         new.update({k: v for k, v in data.items() if k in ("name", "type", "options")})
         if new["type"] not in ("select", "multi-select"):
@@ -53,32 +63,46 @@ class FieldsMixin:
                              details=exc.normalized_messages()) from exc
         changes = {k: new[k] for k in ("name", "type", "options") if new.get(k) != field.get(k)}
         if not changes:
-            return self.field_out(field)
+            return field
         invalid = []
         if "type" in changes or "options" in changes:
-            for card in self.store.cards_with_field(project["id"], field["id"]):
+            for card in self.card_store.with_field(project["id"], field["id"]):
                 try:
                     validate_value(new, card["customFields"][field["id"]])
                 except BadRequest:
                     invalid.append(card["id"])
-        with unit_of_work(self.client) as s:
-            updated = self.store.update_field(actor.workspace_id, field["id"], changes, session=s)
+        with self.tx.unit() as s:
+            updated = self.store.update(actor.workspace_id, field["id"], changes, session=s)
             if invalid:
-                self.store.unset_field_values(project["id"], field["id"], invalid, session=s)
-        return self.field_out(updated)
+                self.card_store.unset_field(project["id"], field["id"], invalid, session=s)
+                self.project_store.bump(project["id"], session=s)
+        return updated
 
-    def delete_field(self, *, actor: Actor, project_id: str, field_id: str) -> dict:
-        project = self.get_project_or_404(actor, project_id)
-        field = self.get_field_or_404(actor, project, field_id)
-        with unit_of_work(self.client) as s:
-            self.store.delete_field(actor.workspace_id, project["id"], field["id"], session=s)
-        return {"ok": True}
+    def delete(self, *, actor: Actor, project_id: str, field_id: str) -> None:
+        """The field goes, and its values with it from every card."""
+        project = self.projects.get_or_raise(actor=actor, project_id=project_id)
+        field = self.get_or_raise(actor=actor, project=project, field_id=field_id)
+        with self.tx.unit() as s:
+            self.store.delete(actor.workspace_id, field["id"], session=s)
+            self.card_store.unset_field(project["id"], field["id"], session=s)
+            self.project_store.bump(project["id"], session=s)
 
-    def set_field_values(self, *, actor: Actor, project_id: str, card_id: str, values: dict) -> dict:
+
+class FieldValuesService:
+    """A card's custom-field values: `card_updated` with the before/after maps."""
+
+    def __init__(self, *, store: FieldStore, projects: ProjectsService, cards: CardsService, tx: Transactions, outbox):
+        self.store = store
+        self.projects = projects
+        self.cards = cards
+        self.tx = tx
+        self.outbox = outbox
+
+    def update(self, *, actor: Actor, project_id: str, card_id: str, values: dict) -> dict:
         """`values` = {fieldId: value | null}; null clears; returns the card."""
-        project = self.get_project_or_404(actor, project_id)
-        card = self.get_card_or_404(actor, project, card_id)
-        fields = {f["id"]: f for f in self.store.list_fields(actor.workspace_id, project["id"])}
+        project = self.projects.get_or_raise(actor=actor, project_id=project_id)
+        card = self.cards.get_or_raise(actor=actor, project=project, card_id=card_id)
+        fields = {f["id"]: f for f in self.store.list(actor.workspace_id, project["id"])}
         before = dict(card.get("customFields") or {})
         after = dict(before)
         for field_id, value in values.items():
@@ -89,12 +113,12 @@ class FieldsMixin:
             else:
                 after[field_id] = validate_value(fields[field_id], value)
         if after == before:
-            return self.card_out(self._placed(actor, card))
-        with unit_of_work(self.client) as s:
+            return self.cards.placed(actor=actor, card=card)
+        with self.tx.unit() as s:
             # the whole map is $set: the embedded stand-in keeps a nested value's type (a top-level
             # `$set` of True would come back as 1)
-            updated = self.store.update_card(actor.workspace_id, card["id"],
-                                             set_={"customFields": after, "updatedAt": now()}, session=s)
+            updated = self.cards.write(actor=actor, card_id=card["id"], set_={"customFields": after, "updatedAt": now()},
+                                       session=s)
             self.outbox.add(act.activity("card_updated", actor=actor, project=project, card=updated,
                                          changes={"customFields": {"before": before, "after": after}}), session=s)
-        return self.card_out(self._placed(actor, updated))
+        return self.cards.placed(actor=actor, card=updated)

@@ -1,98 +1,124 @@
-"""Labels (`#RRGGBB`, name unique per project) and the labels of cards.
-
-Mixed into `services.boards.service.BoardsService` (its store, outbox, client, bus and lookups).
-"""
+"""Labels (`#RRGGBB`, name unique per project), and the labels of cards (`CardLabelsService`)."""
 from __future__ import annotations
 
 from libs.common.errors import BadRequest, Conflict, NotFound
-from libs.common.mongo import is_id, iso, new_id, now, unit_of_work
+from libs.common.mongo import is_id, new_id, now
 
 from .. import activity as act
 from ..activity import Actor
+from ..cards.storage import CardStore
+from ..projects.service import ProjectsService
+from ..projects.storage import ProjectStore
 from ..storage import Duplicate
+from ..transactions import Transactions
+from .storage import LabelStore
+
+TAKEN = "A label with this name already exists in the project"
 
 
-class LabelsMixin:
-    @staticmethod
-    def label_out(label: dict) -> dict:
-        return {"id": label["id"], "projectId": label["projectId"], "name": label["name"], "color": label["color"],
-                "createdAt": iso(label["createdAt"])}
+class LabelsService:
+    def __init__(self, *, store: LabelStore, projects: ProjectsService, project_store: ProjectStore, cards: CardStore,
+                 tx: Transactions):
+        self.store = store
+        self.projects = projects
+        self.project_store = project_store
+        self.cards = cards
+        self.tx = tx
 
-    def _checked_label_ids(self, actor: Actor, project: dict, label_ids: list) -> list[str]:
+    def get(self, *, actor: Actor, project: dict, label_id: str) -> dict | None:
+        return self.store.get(actor.workspace_id, project["id"], label_id) if is_id(label_id) else None
+
+    def get_or_raise(self, *, actor: Actor, project: dict, label_id: str) -> dict:
+        label = self.get(actor=actor, project=project, label_id=label_id)
+        if not label:
+            raise NotFound("Label not found")
+        return label
+
+    def checked_ids(self, *, actor: Actor, project: dict, label_ids: list) -> list[str]:
+        """`label_ids` without repeats; 400 if one is not a label of the project."""
         ids = list(dict.fromkeys(label_ids))
         if not ids:
             return []
-        known = {label["id"] for label in self.store.list_labels(actor.workspace_id, project["id"])}
+        known = {label["id"] for label in self.store.list(actor.workspace_id, project["id"])}
         unknown = [i for i in ids if i not in known]
         if unknown:
             raise BadRequest(f"Unknown label id(s): {', '.join(map(str, unknown))}")
         return ids
 
-    def get_label_or_404(self, actor: Actor, project: dict, label_id: str) -> dict:
-        label = self.store.get_label(actor.workspace_id, project["id"], label_id) if is_id(label_id) else None
-        if not label:
-            raise NotFound("Label not found")
-        return label
-
     def list_labels(self, *, actor: Actor, project_id: str) -> list[dict]:
-        project = self.get_project_or_404(actor, project_id)
-        return [self.label_out(x) for x in self.store.list_labels(actor.workspace_id, project["id"])]
+        project = self.projects.get_or_raise(actor=actor, project_id=project_id)
+        return self.store.list(actor.workspace_id, project["id"])
 
-    def create_label(self, *, actor: Actor, project_id: str, name: str, color: str) -> dict:
-        project = self.get_project_or_404(actor, project_id)
-        if self.store.label_by_name(project["id"], name):
-            raise Conflict("A label with this name already exists in the project")
+    def create(self, *, actor: Actor, project_id: str, name: str, color: str) -> dict:
+        project = self.projects.get_or_raise(actor=actor, project_id=project_id)
+        if self.store.by_name(project["id"], name):
+            raise Conflict(TAKEN)
         doc = {"id": new_id(), "orgId": project.get("orgId"), "workspaceId": actor.workspace_id,
                "projectId": project["id"], "name": name, "color": color.upper(), "createdAt": now()}
         try:
-            return self.label_out(self.store.insert_label(doc))
+            return self.store.insert(doc)
         except Duplicate as exc:
-            raise Conflict("A label with this name already exists in the project") from exc
+            raise Conflict(TAKEN) from exc
 
-    def update_label(self, *, actor: Actor, project_id: str, label_id: str, data: dict) -> dict:
-        project = self.get_project_or_404(actor, project_id)
-        label = self.get_label_or_404(actor, project, label_id)
+    def update(self, *, actor: Actor, project_id: str, label_id: str, data: dict) -> dict:
+        project = self.projects.get_or_raise(actor=actor, project_id=project_id)
+        label = self.get_or_raise(actor=actor, project=project, label_id=label_id)
         changes = dict(data)
         if "color" in changes:
             changes["color"] = changes["color"].upper()
         if "name" in changes and changes["name"] != label["name"]:
-            other = self.store.label_by_name(project["id"], changes["name"])
+            other = self.store.by_name(project["id"], changes["name"])
             if other and other["id"] != label["id"]:
-                raise Conflict("A label with this name already exists in the project")
+                raise Conflict(TAKEN)
         if not changes:
-            return self.label_out(label)
+            return label
         try:
-            return self.label_out(self.store.update_label(actor.workspace_id, label["id"], changes))
+            return self.store.update(actor.workspace_id, label["id"], changes)
         except Duplicate as exc:
-            raise Conflict("A label with this name already exists in the project") from exc
+            raise Conflict(TAKEN) from exc
 
-    def delete_label(self, *, actor: Actor, project_id: str, label_id: str) -> dict:
-        project = self.get_project_or_404(actor, project_id)
-        label = self.get_label_or_404(actor, project, label_id)
-        with unit_of_work(self.client) as s:
-            self.store.delete_label(actor.workspace_id, project["id"], label["id"], session=s)
-        return {"ok": True}
+    def delete(self, *, actor: Actor, project_id: str, label_id: str) -> None:
+        """The label goes, and with it from every card that had it."""
+        project = self.projects.get_or_raise(actor=actor, project_id=project_id)
+        label = self.get_or_raise(actor=actor, project=project, label_id=label_id)
+        with self.tx.unit() as s:
+            self.store.delete(actor.workspace_id, label["id"], session=s)
+            self.cards.pull_label(project["id"], label["id"], session=s)
+            self.project_store.bump(project["id"], session=s)
 
-    def add_card_label(self, *, actor: Actor, project_id: str, card_id: str, label_id: str) -> dict:
-        project = self.get_project_or_404(actor, project_id)
-        card = self.get_card_or_404(actor, project, card_id)
-        label = self.get_label_or_404(actor, project, label_id)
+
+class CardLabelsService:
+    """Putting a label on a card and taking it off (`card_updated` with the labelIds change)."""
+
+    def __init__(self, *, labels: LabelsService, projects: ProjectsService, cards, tx: Transactions, outbox):
+        self.labels = labels
+        self.projects = projects
+        self.cards = cards        # CardsService
+        self.tx = tx
+        self.outbox = outbox
+
+    def _context(self, actor, project_id, card_id, label_id):
+        project = self.projects.get_or_raise(actor=actor, project_id=project_id)
+        card = self.cards.get_or_raise(actor=actor, project=project, card_id=card_id)
+        label = self.labels.get_or_raise(actor=actor, project=project, label_id=label_id)
+        return project, card, label
+
+    def create(self, *, actor: Actor, project_id: str, card_id: str, label_id: str) -> dict:
+        """Returns the card."""
+        project, card, label = self._context(actor, project_id, card_id, label_id)
         if label["id"] in (card.get("labelIds") or []):
-            return self.card_out(self._placed(actor, card))
-        return self._set_labels(actor, project, card, list(card.get("labelIds") or []) + [label["id"]])
+            return self.cards.placed(actor=actor, card=card)
+        return self._set(actor, project, card, list(card.get("labelIds") or []) + [label["id"]])
 
-    def remove_card_label(self, *, actor: Actor, project_id: str, card_id: str, label_id: str) -> dict:
-        project = self.get_project_or_404(actor, project_id)
-        card = self.get_card_or_404(actor, project, card_id)
-        label = self.get_label_or_404(actor, project, label_id)
+    def delete(self, *, actor: Actor, project_id: str, card_id: str, label_id: str) -> None:
+        project, card, label = self._context(actor, project_id, card_id, label_id)
         if label["id"] in (card.get("labelIds") or []):
-            self._set_labels(actor, project, card, [i for i in card.get("labelIds") or [] if i != label["id"]])
-        return {"ok": True}
+            self._set(actor, project, card, [i for i in card.get("labelIds") or [] if i != label["id"]])
 
-    def _set_labels(self, actor, project, card, label_ids) -> dict:
-        with unit_of_work(self.client) as s:
-            updated = self.store.update_card(actor.workspace_id, card["id"],
-                                             set_={"labelIds": label_ids, "updatedAt": now()}, session=s)
+    def _set(self, actor, project, card, label_ids) -> dict:
+        with self.tx.unit() as s:
+            updated = self.cards.write(actor=actor, card_id=card["id"], set_={"labelIds": label_ids, "updatedAt": now()},
+                                       session=s)
             self.outbox.add(act.activity("card_updated", actor=actor, project=project, card=updated, changes={
                 "labelIds": {"before": card.get("labelIds") or [], "after": label_ids}}), session=s)
-        return self.card_out(self._placed(actor, updated))
+        return self.cards.placed(actor=actor, card=updated)

@@ -1,4 +1,4 @@
-"""Project import / export (mixed into `services.boards.service.BoardsService`).
+"""Project import / export.
 
 Export snapshot (version 1) — what import accepts as-is, yielding an equal project:
     {"version": 1, "exportedAt": "...Z",
@@ -19,28 +19,57 @@ shorter shape (`project`, `columns`, `cards` with `columnIndex`) is the same thi
 from __future__ import annotations
 
 from libs.common.errors import BadRequest
-from libs.common.mongo import iso, new_id, now, unit_of_work
+from libs.common.mongo import iso, new_id, now
 
 from .. import activity as act
 from ..activity import Actor
+from ..cards.schemas import CardOut
+from ..cards.storage import CardStore
+from ..columns.storage import ColumnStore
 from ..domain import normalize_checklist, validate_value
-from ..storage import board_map
+from ..fields.storage import FieldStore
+from ..labels.storage import LabelStore
+from ..ranks import board_map
+from ..relations.storage import RelationStore
+from ..scopes.storage import ScopeStore
+from ..transactions import Transactions
+from .members import Directory
+from .schemas import MemberOut
+from .service import ProjectsService
+from .storage import ProjectStore
+
+CARD, MEMBERS = CardOut(), MemberOut(many=True)
 
 
-class TransferMixin:
-    def export_project(self, *, actor: Actor, project_id: str) -> dict:
-        project = self._ranked_project(actor, self.get_project_or_404(actor, project_id))
+class TransferService:
+    def __init__(self, *, projects: ProjectsService, project_store: ProjectStore, scopes: ScopeStore,
+                 columns: ColumnStore, labels: LabelStore, fields: FieldStore, cards: CardStore,
+                 relations: RelationStore, directory: Directory, tx: Transactions, outbox):
+        self.projects = projects
+        self.project_store = project_store
+        self.scopes = scopes
+        self.columns = columns
+        self.labels = labels
+        self.fields = fields
+        self.cards = cards
+        self.relations = relations
+        self.directory = directory
+        self.tx = tx
+        self.outbox = outbox
+
+    def export(self, *, actor: Actor, project_id: str) -> dict:
+        project = self.projects.ranked(actor=actor, project=self.projects.get_or_raise(actor=actor, project_id=project_id))
         ws, pid = actor.workspace_id, project["id"]
-        scopes = self.store.list_scopes(ws, pid)
+        scopes = self.scopes.list(ws, pid)
         scope_rank = {s["id"]: n for n, s in enumerate(scopes)}
-        columns = sorted(self.store.list_columns(ws, pid),
+        columns = sorted(self.columns.list(ws, pid),
                          key=lambda c: (c.get("scopeId") is not None, scope_rank.get(c.get("scopeId"), -1), c["order"]))
         column_index = {c["id"]: n for n, c in enumerate(columns)}
-        cards = sorted(self.store.list_cards(ws, pid, archived="all"),
+        cards = sorted(self.cards.list(ws, pid, archived="all"),
                        key=lambda c: (column_index.get(c["columnId"], 0), c["order"]))
         snapshot_cards = []
         for card in cards:
-            out = self.card_out(card)
+            out = CARD.dump(card)
             snapshot_cards.append({
                 "id": out["id"], "title": out["title"], "description": out["description"],
                 "columnId": out["columnId"], "columnIndex": column_index.get(out["columnId"], 0),
@@ -59,20 +88,20 @@ class TransferMixin:
             "columns": [{"id": c["id"], "name": c["name"], "order": c["order"], "scopeId": c.get("scopeId")}
                         for c in columns],
             "labels": [{"id": x["id"], "name": x["name"], "color": x["color"]}
-                       for x in self.store.list_labels(ws, pid)],
+                       for x in self.labels.list(ws, pid)],
             "customFields": [{"id": f["id"], "name": f["name"], "type": f["type"], "options": f.get("options") or []}
-                             for f in self.store.list_fields(ws, pid)],
+                             for f in self.fields.list(ws, pid)],
             "cards": snapshot_cards,
             "relations": [{"id": r["id"], "sourceCardId": r["sourceCardId"], "targetCardId": r["targetCardId"],
-                           "type": r["type"]} for r in self.store.relations_of_project(ws, pid)],
-            "members": [self.member_out(m) for m in project.get("members") or []],
+                           "type": r["type"]} for r in self.relations.of_project(ws, pid)],
+            "members": MEMBERS.dump(project.get("members") or []),
         }
 
-    def import_project(self, *, actor: Actor, data: dict) -> dict:
+    def create(self, *, actor: Actor, data: dict) -> dict:
         """A new project from a snapshot (or the reference's short shape). Limits: 50 columns, 500 cards."""
         ts = now()
         spec = data["project"]
-        creator = self._actor_row(actor)
+        creator = self.directory.actor_row(actor=actor)
         project = {"id": new_id(), "orgId": actor.org_id, "workspaceId": actor.workspace_id, "name": spec["name"],
                    "description": spec.get("description"), "templateId": spec.get("templateId"),
                    "members": [creator] if creator else [], "createdBy": actor.user_id, "createdAt": ts,
@@ -130,8 +159,8 @@ class TransferMixin:
         wanted = {c["assigneeId"] for c in data["cards"] if c.get("assigneeId")} | {m["userId"] for m in data["members"]}
         members = {}
         if wanted - {actor.user_id}:
-            for m in self.bus.call("identity", "workspace_members", {"workspaceId": actor.workspace_id}) or []:
-                members[m["userId"]] = self._member_row(m["userId"], m.get("email"), m.get("name"))
+            for m in self.directory.list(actor=actor):
+                members[m["userId"]] = self.directory.row(m["userId"], m.get("email"), m.get("name"))
         if creator:
             members[creator["userId"]] = creator
         for user_id in wanted:
@@ -197,16 +226,15 @@ class TransferMixin:
         for doc in cards:
             doc["rank"] = doc["order"]
         project.update(board_map(columns, cards))
-        with unit_of_work(self.client) as s:
-            self.store.insert_project(project, session=s)
-            self.store.insert_scopes(scopes, session=s)
-            self.store.insert_columns(columns, session=s)
-            self.store.insert_labels(labels, session=s)
-            self.store.insert_fields(fields, session=s)
-            self.store.insert_cards(cards, session=s)
-            self.store.insert_relations(relations, session=s)
+        with self.tx.unit() as s:
+            self.project_store.insert(project, session=s)
+            self.scopes.insert_many(scopes, session=s)
+            self.columns.insert_many(columns, session=s)
+            self.labels.insert_many(labels, session=s)
+            self.fields.insert_many(fields, session=s)
+            self.cards.insert_many(cards, session=s)
+            self.relations.insert_many(relations, session=s)
             self.outbox.add(act.project_event("created", actor=actor, project=project), session=s)
-        out = self.project_out(project, [c for c in columns if c.get("scopeId") is None])
-        out["counts"] = {"scopes": len(scopes), "columns": len(columns), "cards": len(cards), "labels": len(labels),
+        counts = {"scopes": len(scopes), "columns": len(columns), "cards": len(cards), "labels": len(labels),
                          "customFields": len(fields), "relations": len(relations)}
-        return out
+        return dict(project, columns=[c for c in columns if c.get("scopeId") is None], counts=counts)

@@ -1,23 +1,24 @@
 """HTTP endpoints: relations between two cards of a project, stored once and shown from each card's side."""
-from .. import responses as r
-from .. import schemas as s
-from ..api import C, P, api, svc, who
+from ..api import C, P, api, services, who
+from ..shapes import OK, Ok
+from .schemas import RelationIn, RelationOut
 
 
-@api.route(C + "/relations", "POST", body=s.RelationIn, response=r.RelationOut, status=201,
+@api.route(C + "/relations", "POST", body=RelationIn, response=RelationOut, status=201,
            summary="Relate two cards of the project")
 def create_relation(org, ws, project_id, card_id, body):
-    return svc().create_relation(actor=who(org, ws), project_id=project_id, card_id=card_id,
-                                 target_card_id=body["targetCardId"], type=body["type"])
+    return RelationOut().dump(services().relations.create(actor=who(org, ws), project_id=project_id, card_id=card_id,
+                                                          target_card_id=body["targetCardId"], type=body["type"]))
 
 
-@api.route(C + "/relations", "GET", response=r.RelationOut(many=True),
+@api.route(C + "/relations", "GET", response=RelationOut(many=True),
            summary="Relations of a card, each seen from this card's side")
 def list_relations(org, ws, project_id, card_id):
-    return svc().list_relations(actor=who(org, ws), project_id=project_id, card_id=card_id)
+    return RelationOut(many=True).dump(services().relations.list_relations(actor=who(org, ws), project_id=project_id,
+                                                                           card_id=card_id))
 
 
-@api.route(P + "/relations/<relation_id>", "DELETE", response=r.Ok, summary="Delete a relation")
+@api.route(P + "/relations/<relation_id>", "DELETE", response=Ok, summary="Delete a relation")
 def delete_relation(org, ws, project_id, relation_id):
-    return svc().delete_relation(actor=who(org, ws), project_id=project_id, relation_id=relation_id)
-
+    services().relations.delete(actor=who(org, ws), project_id=project_id, relation_id=relation_id)
+    return Ok().dump(OK)
