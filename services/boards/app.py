@@ -30,7 +30,7 @@ def ensure_indexes(ctx: Boards) -> None:
     storage.ensure_indexes(ctx.db)
     attachments.ensure_indexes(ctx.db)
     ctx.outbox.ensure_indexes()
-    ctx.extras["ready"] = True
+    ctx.ready = True
 
 
 def create_app(config: dict | None = None):
@@ -41,10 +41,10 @@ def create_app(config: dict | None = None):
     ensure_in_background(lambda: ensure_indexes(ctx), "boards")
 
     def schema():   # collections exist before any transaction
-        return {"schema": bool(ctx.extras.get("ready"))}
+        return {"schema": ctx.ready}
 
     def s3():
-        objects = ctx.extras.get("objects")
+        objects = ctx.objects
         return {"s3": objects.healthy()} if objects is not None else {}
 
     # An S3 outage degrades /health (attachments fail with 503) but keeps the boards API in

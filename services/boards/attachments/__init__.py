@@ -1,9 +1,9 @@
 """Attachments: bytes in the S3 bucket, metadata in the `attachments` collection.
 
 The seams the rest of boards uses:
-    setup(ctx)                 build the S3 object store into ctx.extras["objects"] (no network at import;
+    setup(ctx)                 build the S3 object store into ctx.objects (no network at import;
                                the bucket is created in the background) and the service into
-                               ctx.extras["attachments"]
+                               ctx.attachments
     ensure_indexes(db)         collections and indexes of the attachments module
     register_jobs(worker, ctx) the periodic job deleting queued S3 keys, retried until S3 accepts
 The boards core calls `service.schedule_deletions(db, ..., session=s)` when it deletes cards,
@@ -19,8 +19,8 @@ DELETION_JOB_IDLE_MAX_S = 4.0
 
 def setup(ctx) -> None:
     objects = ObjectStore.from_settings(ctx.settings).start()
-    ctx.extras["objects"] = objects
-    ctx.extras["attachments"] = AttachmentService(db=ctx.db, client=ctx.client, objects=objects,
+    ctx.objects = objects
+    ctx.attachments = AttachmentService(db=ctx.db, client=ctx.client, objects=objects,
                                                   settings=ctx.settings)
 
 
@@ -29,7 +29,7 @@ def ensure_indexes(db) -> None:
 
 
 def register_jobs(worker, ctx) -> None:
-    objects = ctx.extras["objects"]
+    objects = ctx.objects
 
     def delete_queued_objects():
         stats = process_deletions(ctx.db, objects)

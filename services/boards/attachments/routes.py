@@ -1,4 +1,4 @@
-"""Attachment endpoints: thin handlers over AttachmentService (see service.py).
+"""Attachment endpoints: thin handlers over AttachmentService (see service.py), dumping schemas.py's shapes.
 
     GET    P/cards/<cardId>/attachments                  [{id, cardId, uploadedBy, originalName, mimeType, size, createdAt}]
     POST   P/cards/<cardId>/attachments                  multipart/form-data, field `file` (≤ MAX_UPLOAD_BYTES) → 201
@@ -22,7 +22,7 @@ CARD = P + "/cards/<card_id>/attachments"
 
 
 def svc():
-    return boards().extras["attachments"]
+    return boards().attachments
 
 
 def content_disposition(name: str) -> str:
@@ -34,7 +34,8 @@ def content_disposition(name: str) -> str:
 
 @api.route(CARD, "GET", response=AttachmentOut(many=True), summary="List a card's attachments")
 def list_attachments(org, ws, project_id, card_id):
-    return svc().list(caller=workspace_caller(org, ws), project_id=project_id, card_id=card_id)
+    return AttachmentOut(many=True).dump(svc().list(caller=workspace_caller(org, ws), project_id=project_id,
+                                                    card_id=card_id))
 
 
 @api.route(CARD, "POST", status=201, response=AttachmentOut, raw_body=True,
@@ -49,7 +50,7 @@ def upload_attachment(org, ws, project_id, card_id):
         raise
     upload = read_upload(request.stream, request.content_type, limit=service.max_upload_bytes)
     try:
-        return service.create(caller=current, card=card, upload=upload)
+        return AttachmentOut().dump(service.create(caller=current, card=card, upload=upload))
     finally:
         upload.close()
 
@@ -71,5 +72,6 @@ def download_attachment(org, ws, project_id, card_id, attachment_id):
 
 @api.route(CARD + "/<attachment_id>", "DELETE", response=OkOut, summary="Delete an attachment")
 def delete_attachment(org, ws, project_id, card_id, attachment_id):
-    return svc().delete(caller=workspace_caller(org, ws), project_id=project_id, card_id=card_id,
-                        attachment_id=attachment_id)
+    svc().delete(caller=workspace_caller(org, ws), project_id=project_id, card_id=card_id,
+                 attachment_id=attachment_id)
+    return OkOut().dump({"ok": True})

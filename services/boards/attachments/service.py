@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 
 from libs.common.errors import NotFound, ServiceUnavailable
-from libs.common.mongo import is_id, iso, new_id, now, unit_of_work
+from libs.common.mongo import is_id, new_id, now, unit_of_work
 
 from .objects import ObjectMissing, ObjectStoreError
 from .storage import AttachmentStore, deletion_row
@@ -29,13 +29,6 @@ UPLOAD_GUARD_S = 15 * 60          # an upload that never committed is deleted af
 QUEUE_GRACE_S = 1.0
 CLAIM_LEASE_S = 60
 MAX_BACKOFF_S = 300
-
-
-def to_api(doc: dict) -> dict:
-    """The reference shape: {id, cardId, uploadedBy, originalName, mimeType, size, createdAt}."""
-    return {"id": doc["id"], "cardId": doc["cardId"], "uploadedBy": doc["uploadedBy"],
-            "originalName": doc["originalName"], "mimeType": doc["mimeType"], "size": doc["size"],
-            "createdAt": iso(doc["createdAt"])}
 
 
 def object_key(card: dict, attachment_id: str) -> str:
@@ -126,7 +119,7 @@ class AttachmentService:
     # ---- endpoints
     def list(self, *, caller, project_id: str, card_id: str) -> list[dict]:
         card = self.card_or_404(caller=caller, project_id=project_id, card_id=card_id)
-        return [to_api(d) for d in self.store.list_for_card(card_id=card["id"], workspace_id=caller.workspace_id)]
+        return self.store.list_for_card(card_id=card["id"], workspace_id=caller.workspace_id)
 
     def create(self, *, caller, card: dict, upload) -> dict:
         """Store an upload (already spooled and size-checked) on `card`."""
@@ -160,8 +153,8 @@ class AttachmentService:
             # stand-in does this under concurrent transactions): the upload succeeded.
             log.warning("unit of work for attachment %s raised, yet its metadata is stored", attachment_id)
             self.store.unqueue(guard["_id"])
-            return to_api(saved)
-        return to_api(self.store.get_by_id(attachment_id) or {**doc, "id": attachment_id})
+            return saved
+        return self.store.get_by_id(attachment_id) or {**doc, "id": attachment_id}
 
     def _discard(self, key: str, guard_id: str) -> None:
         """The metadata was not written: delete the object now, or have the worker do it."""
@@ -192,7 +185,7 @@ class AttachmentService:
             raise ServiceUnavailable("File storage is unavailable") from exc
         return doc, stored
 
-    def delete(self, *, caller, project_id: str, card_id: str, attachment_id: str) -> dict:
+    def delete(self, *, caller, project_id: str, card_id: str, attachment_id: str) -> None:
         card = self.card_or_404(caller=caller, project_id=project_id, card_id=card_id)
         doc = self.store.get(attachment_id=attachment_id, card_id=card["id"],
                              workspace_id=caller.workspace_id) if is_id(attachment_id) else None
@@ -221,4 +214,3 @@ class AttachmentService:
             self.store.unqueue(row["_id"])
         except ObjectStoreError as exc:
             log.warning("deletion of %s deferred to the worker: %s", doc["key"], exc)
-        return {"ok": True}
