@@ -5,7 +5,9 @@ Logs: one JSON line per event (libs/common/logs.py), gunicorn's own lines includ
 Metrics: with METRICS_PORT set, a second listener on that port (same host as the service's own
 bind) where only GET /metrics answers (libs/common/observability.py); the processes share their
 figures through prometheus-client's multiprocess directory, made here for this master and removed
-when it exits (or PROMETHEUS_MULTIPROC_DIR, emptied at start)."""
+when it exits (or PROMETHEUS_MULTIPROC_DIR, emptied at start).
+What gunicorn itself refuses (request line, header limits below, malformed requests) is answered
+with the API's JSON error body (libs/common/protocol_errors.py)."""
 import os
 import re
 import shutil
@@ -14,6 +16,9 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from libs.common.logs import gunicorn_logconfig  # noqa: E402
+from libs.common.protocol_errors import install as _json_protocol_errors  # noqa: E402
+
+_json_protocol_errors()
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("WEB_THREADS", "16"))
@@ -71,3 +76,9 @@ def child_exit(server, worker):
 def on_exit(server):
     if _made_dir:
         shutil.rmtree(_made_dir, ignore_errors=True)
+
+
+# Request-line and header limits (gunicorn refuses beyond them: 414 / 431 / 400, as JSON).
+limit_request_line = int(os.environ.get("LIMIT_REQUEST_LINE", "8190"))        # bytes; gunicorn's maximum
+limit_request_fields = int(os.environ.get("LIMIT_REQUEST_FIELDS", "100"))
+limit_request_field_size = int(os.environ.get("LIMIT_REQUEST_FIELD_SIZE", "8190"))  # bytes per header

@@ -198,20 +198,66 @@ class Infra:
             self._stop(name)
 
 
+LOG_MAX_BYTES = 10 * 1024 * 1024   # per log file of an embedded server under .data/ (make up)
+LOG_KEEP = 3                        # files kept per log (the current one included)
+
+
+def quiet_flags(server: str, data: Path) -> list[str]:
+    """`make up`'s logging for nats and weed: files under .data/ capped at LOG_MAX_BYTES and
+    rotated (LOG_KEEP files), only warnings and errors on the console.
+    NATS has no warning level: its notices go to .data/nats/server.log only."""
+    if server == "nats":
+        conf = data / "nats" / "logging.conf"
+        conf.write_text(f"# written by devtools/infra.py\nlogfile_max_num: {LOG_KEEP}\n", encoding="utf-8")
+        return ["-c", str(conf), "-l", str(data / "nats" / "server.log"), "--log_size_limit", str(LOG_MAX_BYTES)]
+    logs = data / "s3" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    return [f"-logdir={logs}", "-logtostderr=false", "-alsologtostderr=false", "-stderrthreshold=WARNING",
+            f"-log_max_size_mb={LOG_MAX_BYTES // (1024 * 1024)}", f"-log_max_files={LOG_KEEP}"]
+
+
+def run_mongo_quietly(cmd: list[str], log_file: Path, level: str) -> None:
+    """nx-27017 in this process, its log through a size-capped rotating file at `level` (WARNING
+    under make up: at INFO it logs every ping, ~10 MB per 18 minutes) and warnings on stderr.
+    nx-27017 configures logging only when nothing did before it (basicConfig), and adds a
+    file handler for --log-file (sent to /dev/null here)."""
+    import logging
+    from logging.handlers import RotatingFileHandler
+
+    root = logging.getLogger()
+    root.setLevel(getattr(logging, level.upper(), logging.WARNING))
+    handler = RotatingFileHandler(log_file, maxBytes=LOG_MAX_BYTES, backupCount=LOG_KEEP - 1, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    console = logging.StreamHandler()
+    console.setLevel(logging.WARNING)
+    root.addHandler(console)
+    args = cmd[1:]
+    args[args.index("--log-file") + 1] = os.devnull
+    sys.argv = ["nx-27017", *args]
+    from nx_27017.nx_27017 import main as nx_main
+    nx_main()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="exec one embedded server in the foreground")
     parser.add_argument("server", choices=["mongo", "nats", "s3"])
     parser.add_argument("--data", default=".data")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--log-level", default=os.environ.get("INFRA_LOG_LEVEL", "WARNING"),
+                        help="the stand-in's log level (default WARNING; INFO logs every command)")
     args = parser.parse_args()
     data = Path(args.data).resolve()
     if args.server == "mongo":
         cmd = mongo_cmd(data, args.port)
         Path(data / "mongo" / "server.pid").unlink(missing_ok=True)
-    elif args.server == "nats":
-        cmd = nats_cmd(data, args.port, monitor_port=args.port + 4000)
+        run_mongo_quietly(cmd, data / "mongo" / "server.log", args.log_level)
+        return
+    if args.server == "nats":
+        cmd = nats_cmd(data, args.port, monitor_port=args.port + 4000) + quiet_flags("nats", data)
     else:
         cmd = s3_cmd(data, args.port, 9333, 8080, 8888)
+        cmd = [cmd[0], *quiet_flags("s3", data), *cmd[1:]]  # glog's flags come before the command
         # weed's heap is mostly large buffers allocated up front and never touched (~250 MB of
         # it, not resident), so the default GOGC=100 lets ~250 MB of garbage pile up between
         # collections; GOGC=5 keeps that to a few MB at rest (see README, sizing).

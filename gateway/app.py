@@ -23,7 +23,7 @@ from libs.common.context import HEADER as CALLER_HEADER
 from libs.common import jsonio
 from libs.common.context import VIA_HEADER, verify_via
 from libs.common.errors import (BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable,
-                                TooManyRequests, error_body, register_error_handlers)
+                                TooManyRequests, error_body, is_body_error, register_error_handlers)
 from libs.common.logs import configure_logging
 from libs.common.observability import instrument_app, path_template
 from libs.common.telemetry import attach_or_start, detach, inject_headers, setup_telemetry
@@ -75,11 +75,22 @@ class LimitedStream:
         self.stream, self.limit, self.seen = stream, limit, 0
 
     def read(self, size=-1):
-        chunk = self.stream.read(size if size and size > 0 else 65536)
+        try:
+            chunk = self.stream.read(size if size and size > 0 else 65536)
+        except Exception as exc:  # noqa: BLE001 - gunicorn's chunk parser: a malformed body
+            if is_body_error(exc):
+                raise BadRequest("Malformed or incomplete request body") from None
+            raise
         self.seen += len(chunk)
         if self.seen > self.limit:
             raise PayloadTooLarge("Request body too large")
         return chunk
+
+    def read_all(self) -> bytes:
+        parts = []
+        while chunk := self.read(65536):
+            parts.append(chunk)
+        return b"".join(parts)
 
 
 # A GET may be retried once on a dropped keep-alive connection; nothing else is retried.
@@ -368,7 +379,11 @@ def create_app(config: dict | None = None) -> Flask:
                 body = request.stream if request.content_length > 65536 else request.stream.read()
             elif request.headers.get("Transfer-Encoding", "").lower() == "chunked":
                 body = LimitedStream(request.stream, g.body_limit)
-                headers["Transfer-Encoding"] = "chunked"
+                if _is_upload(path, request.method):
+                    headers["Transfer-Encoding"] = "chunked"
+                else:  # read (≤ MAX_BODY_BYTES) before forwarding: a refused body never reaches a service
+                    body = body.read_all()
+                    headers["Content-Length"] = str(len(body))
         streaming = request.method == "GET" and (path.endswith("/stream") or "/attachments/" in path
                                                  or service == "mcp")
         timeout = STREAM_TIMEOUT if streaming else upstream_timeout

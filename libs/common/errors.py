@@ -112,6 +112,12 @@ def _json_error(status: int, message: str, details=None, headers=None):
     return response
 
 
+def is_body_error(err: BaseException) -> bool:
+    """An error of the server's HTTP parser while the app read the body (gunicorn's bad chunk,
+    a body cut short by the client): a 400, nothing to log."""
+    return type(err).__module__.startswith("gunicorn.http")
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError):
@@ -137,5 +143,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):  # the last line of defence: log it, never leak it
+        if is_body_error(err):  # the client's fault, not ours: no traceback
+            return _json_error(400, "Malformed or incomplete request body")
         log.exception("unhandled error: %s", err)
         return _json_error(500, "Internal server error")

@@ -121,11 +121,11 @@ def read_upload(stream, content_type: str | None, *, limit: int, field: str = "f
                         else:
                             spool.write(event.data)
                     event = decoder.next_event()
-            except ValueError as exc:      # malformed multipart, undecodable headers
-                error = BadRequest(f"Malformed multipart body: {exc}")
+            except ValueError:             # malformed multipart, undecodable headers
+                error = BadRequest("Malformed multipart body")  # (the parser's own words stay internal)
                 continue
-            except Exception as exc:       # noqa: BLE001 - werkzeug limits (too many parts, big fields)
-                error = BadRequest(f"Malformed multipart body: {getattr(exc, 'description', exc)}")
+            except Exception:              # noqa: BLE001 - werkzeug limits (too many parts, big fields)
+                error = BadRequest("Malformed multipart body: too many parts or a part too large")
                 continue
             if not chunk or isinstance(event, Epilogue):
                 drain(stream, limit * 4 - received)
