@@ -27,17 +27,22 @@ STDIO_USER_AGENT = "stellary-mcp-stdio/1.0"   # the server records these calls a
 
 
 class Remote:
-    """The server's /mcp, one exchange per request."""
+    """The server's /mcp, one exchange per request over one HTTP connection pool (`http`, owned by
+    the caller: `async with httpx2.AsyncClient(...)` around the server's run)."""
 
-    def __init__(self, *, url: str, token: str, timeout: float = 60.0):
+    def __init__(self, *, url: str, http: httpx2.AsyncClient):
         self.endpoint = url.rstrip("/") + "/mcp"
-        self.headers = {"Authorization": f"Bearer {token}", "User-Agent": STDIO_USER_AGENT}
-        self.timeout = timeout
+        self.http = http
+
+    @staticmethod
+    def http_client(*, token: str, timeout: float = 60.0) -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}", "User-Agent": STDIO_USER_AGENT},
+                                  timeout=httpx2.Timeout(timeout))
 
     def _client(self) -> Client:
-        http = httpx2.AsyncClient(headers=self.headers, timeout=httpx2.Timeout(self.timeout))
-        return Client(streamable_http_client(self.endpoint, http_client=http), mode=LATEST_MODERN_VERSION,
-                      cache=None)
+        # The newest revision needs no handshake: each request is one self-contained POST.
+        return Client(streamable_http_client(self.endpoint, http_client=self.http, terminate_on_close=False),
+                      mode=LATEST_MODERN_VERSION, cache=None)
 
     async def list_tools(self) -> ListToolsResult:
         try:
@@ -87,6 +92,7 @@ async def serve_stdio() -> None:
         print("STELLARY_TOKEN is not set: create a personal access token (POST /api-tokens) and set it",
               file=sys.stderr)
         raise SystemExit(2)
-    server = build_bridge(Remote(url=url, token=token, timeout=env_float("STELLARY_TIMEOUT", 60.0)))
-    async with stdio_server() as (read, write):
-        await server.run(read, write, server.create_initialization_options())
+    async with Remote.http_client(token=token, timeout=env_float("STELLARY_TIMEOUT", 60.0)) as http:
+        server = build_bridge(Remote(url=url, http=http))
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
