@@ -35,6 +35,7 @@ from .storage import CallLog
 from .tools import Session, build_server
 
 log = logging.getLogger(__name__)
+RECORD_QUEUE = 1000   # tool-call records waiting for the writer
 
 
 class CallerGuard:
@@ -78,11 +79,29 @@ def create_app(config: dict | None = None) -> Starlette:
         return Session(rest=rest, user_id=caller.user_id, token=caller.token_id or "jwt",
                        board_max_cards=settings.board_max_cards, transport="stdio" if relayed else "http")
 
+    # Records go through a bounded queue to one writer (batches of what queued meanwhile): a call's
+    # answer never waits for its record's insert; a full queue (the database stalled) slows callers.
     async def record(entry: dict) -> None:
         try:
-            await anyio.to_thread.run_sync(calls.record, entry)
-        except Exception:  # noqa: BLE001 - a lost record must not fail the call it describes
-            log.exception("could not record the %s call", entry.get("tool"))
+            state["records"].send_nowait(entry)
+        except anyio.WouldBlock:
+            await state["records"].send(entry)
+
+    async def write_records(queue, written: anyio.Event):
+        try:
+            async for entry in queue:
+                batch = [entry]
+                while len(batch) < 100:
+                    try:
+                        batch.append(queue.receive_nowait())
+                    except anyio.WouldBlock:
+                        break
+                try:
+                    await anyio.to_thread.run_sync(calls.record_many, batch)
+                except Exception as exc:  # noqa: BLE001 - a lost record must not fail the calls it describes
+                    log.warning("could not record %d tool calls: %s", len(batch), exc)
+        finally:
+            written.set()
 
     server = build_server(connect=session_for, record=record)
     server.streamable_http_app(stateless_http=True, transport_security=TransportSecuritySettings(
@@ -106,9 +125,15 @@ def create_app(config: dict | None = None) -> Starlette:
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         async with httpx.AsyncClient(timeout=settings.upstream_timeout, limits=limits) as http:
             state["http"] = http
+            state["records"], queue = anyio.create_memory_object_stream(max_buffer_size=RECORD_QUEUE)
+            written = anyio.Event()
             async with server.session_manager.run(), anyio.create_task_group() as tasks:
                 tasks.start_soon(prune_forever)
+                tasks.start_soon(write_records, queue, written)
                 yield
+                state["records"].close()   # the writer stores what is queued, then ends
+                with anyio.move_on_after(5):
+                    await written.wait()
                 tasks.cancel_scope.cancel()
 
     async def probe(request):

@@ -34,8 +34,12 @@ class CallLog:
             self.col.create_index("at", name=TTL_INDEX, expireAfterSeconds=seconds)
 
     def record(self, entry: dict) -> None:
+        self.record_many([entry])
+
+    def record_many(self, entries: list[dict]) -> None:
         stamp = now()
-        self.col.insert_one({"_id": new_id(), "at": stamp, "atMs": to_ms(stamp)} | entry)
+        self.col.insert_many([{"_id": new_id(), "at": stamp, "atMs": to_ms(stamp)} | e for e in entries],
+                             ordered=False)
 
     def prune(self, *, before_ms: int) -> int:
         return self.col.delete_many({"atMs": {"$lt": before_ms}}).deleted_count
