@@ -26,6 +26,9 @@ workspace answers 404; `actor` = {userId, via} is the actor of the activity even
     project_refs             {workspaceId, projectId}  -> {id, name, memberIds, columns: [{id, name, order, scopeId}],
                                                            labels: [{id, name, color}]}
 An `actor` may carry `ruleId` and `chain` (automations): they are copied into the events' actor.
+A new command: a `Handlers` method that checks the payload, calls `self.service.<domain>.<verb>(...)`
+(service.py lists the domains' services) and dumps the answer with that domain's response schema
+(`<domain>/schemas.py`, the HTTP endpoint's), and its verb added to `register`.
 
 Published (through the outbox, see activity.py and docs/CONTRACTS.md): boards.card.created|updated|moved|
 archived|deleted|assigned, boards.comment.added, boards.member.added|removed, boards.project.created|updated|
