@@ -92,7 +92,8 @@ def stream_mission(org, ws, mission_id):
     last = parse_last_event_id(request.headers.get("Last-Event-ID") or request.args.get("lastEventId"))
     body = event_stream(steps=svc().stores.steps, hub=current_app.extensions["agents.live"], mission_id=mission["id"],
                         last_seq=last, poll_s=settings.stream_poll_ms / 1000, heartbeat_s=settings.stream_heartbeat,
-                        max_age_s=settings.stream_max_age)
+                        max_age_s=settings.stream_max_age,
+                        exists=lambda missions=svc().stores.missions: missions.by_id(mission["id"]) is not None)
     return Response(body, mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

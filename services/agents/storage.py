@@ -136,7 +136,7 @@ class MissionStore:
     def page(self, agent_id: str, *, limit: int, after: tuple[int, str] | None, status: str | None = None
              ) -> list[dict]:
         """Newest first; `after` = (createdAtMs, id) of the last mission of the previous page."""
-        query: dict = {"agentId": agent_id}
+        query: dict = {"agentId": {"$eq": agent_id}}
         if status:
             query["status"] = status
         if after is not None:

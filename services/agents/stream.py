@@ -87,8 +87,9 @@ def is_terminal(row: dict) -> bool:
 
 
 def event_stream(*, steps: StepStore, hub: LiveHub, mission_id: str, last_seq: int, poll_s: float = 3.0,
-                 heartbeat_s: float = 15.0, max_age_s: float = 3600.0):
-    """The generator behind the SSE response (holds one web thread while open)."""
+                 heartbeat_s: float = 15.0, max_age_s: float = 3600.0, exists=None):
+    """The generator behind the SSE response (holds one web thread while open). `exists()` says whether the
+    mission is still there (its agent or workspace may be deleted meanwhile): a quiet safety poll asks it."""
     wakeups = hub.register(mission_id)
     try:
         cursor = last_seq
@@ -99,9 +100,12 @@ def event_stream(*, steps: StepStore, hub: LiveHub, mission_id: str, last_seq: i
         while time.monotonic() - started < max_age_s:
             polled = time.monotonic() >= next_poll
             if polled:
-                for row in steps.after(mission_id, cursor):
+                fresh = steps.after(mission_id, cursor)
+                for row in fresh:
                     pending.setdefault(row["seq"], row)
                 next_poll = time.monotonic() + poll_s
+                if not fresh and not pending and exists is not None and not exists():
+                    return
             out, ended = [], False
             while pending:
                 low = min(pending)

@@ -185,3 +185,15 @@ def test_deleting_the_agent_deletes_its_missions(owner, card):
     wait_status(owner, m)
     owner.delete(f"{owner.W}/agents/{agent['id']}")
     assert_error(owner.get(f"{owner.W}/missions/{m['id']}"), 404)
+
+
+def test_a_stream_ends_when_its_mission_is_deleted(stack, owner, card):
+    agent = make_agent(owner, autonomyMode="supervised")
+    m = start(owner, agent, card)
+    wait_status(owner, m, "awaiting_approval")
+    r = owner.get(f"{owner.W}/missions/{m['id']}/stream", stream=True, timeout=30)
+    lines = r.iter_lines(chunk_size=1, decode_unicode=True)
+    assert next(line for line in lines if line.startswith("event: "))       # the stream is open
+    owner.delete(f"{owner.W}/agents/{agent['id']}")
+    rest = list(lines)                                                       # ends at its next safety poll
+    assert not any("completed" in line for line in rest)

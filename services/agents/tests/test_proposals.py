@@ -183,3 +183,29 @@ def test_deleting_a_workspace_deletes_its_agents_data(stack, base):
     assert user.delete(user.W).status_code == 200
     wait_until(lambda: not any(db[c].count_documents({"workspaceId": ws["id"]}) for c in collections), timeout=20,
                message="the workspace's agents data deleted")
+
+
+def test_deleting_an_org_deletes_its_agents_data_and_only_its(stack, base):
+    import uuid
+
+    boss = register(base)
+    slug = f"org-{uuid.uuid4().hex[:8]}"
+    assert boss.post("/organizations", json={"name": "Org", "slug": slug}).status_code == 201
+    r = boss.post(f"/orgs/{slug}/workspaces", json={"name": "WS", "slug": "ws-one"})
+    assert r.status_code == 201, r.text
+    ws_id = r.json()["id"]
+    home = boss.W
+    boss.W = f"/orgs/{slug}/workspaces/ws-one"
+    project = boss.post(boss.W + "/projects", json={"name": "P", "templateId": "kanban"}).json()
+    m = start(boss, make_agent(boss, autonomyMode="supervised"), make_card(boss, project))
+    wait_status(boss, m, "awaiting_approval")
+    assert boss.post(boss.W + "/project-drafts", json={"name": "Org plan"}).status_code == 201
+    boss.W = home
+    kept = make_agent(boss)                                   # in the personal org: stays
+    db = service_db(stack, "agents")
+    collections = ("agents", "missions", "steps", "proposals", "drafts", "mission_days")
+    assert all(db[c].count_documents({"workspaceId": ws_id}) for c in collections)
+    assert boss.delete(f"/organizations/{slug}").status_code == 200
+    wait_until(lambda: not any(db[c].count_documents({"workspaceId": ws_id}) for c in collections), timeout=20,
+               message="the org's agents data deleted")
+    assert boss.get(f"{boss.W}/agents/{kept['id']}").status_code == 200
