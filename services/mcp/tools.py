@@ -17,7 +17,7 @@ from typing import Annotated, Any, Awaitable, Callable, Mapping
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from .rest import Rest, ToolFailure, seg, workspace_path
 
@@ -353,6 +353,9 @@ def _recorder(*, connect: Connect, record: Record):
             return result
         except MCPError as err:
             status, message = 400, err.error.message
+            raise
+        except ValidationError:   # malformed tools/call params (the SDK answers the protocol error)
+            status, message = 400, "Invalid tools/call parameters"
             raise
         finally:
             try:
