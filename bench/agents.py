@@ -6,7 +6,8 @@ and 50 missions run at once to the end. Prints figures; no assertions.
 
 1. created → first SSE event: POST …/missions, then GET …/missions/:id/stream; the time from the POST's answer
    (the mission exists) to the first `event:` on the stream, and from sending the POST. One mission at a time.
-   Each sample starts once the previous mission ended.
+   Each sample starts once the previous mission ended. Then cancels 50 ms after the creation (409 = it had
+   finished already).
 2. N concurrent autonomous missions (one card each, a three-item description: read, three checklist items,
    a comment = 5 tool calls): all POSTed at once by N threads; then how long until every mission is terminal,
    how many completed / failed / still active ("stuck") after the deadline, and each mission's duration.
@@ -81,6 +82,20 @@ def idle(client, agent, timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
+def cancels(client, agent, cards) -> None:
+    """Cancel right after creating: how long the cancel takes to answer, and the mission's end."""
+    answered, outcomes = [], {}
+    for card in cards:
+        m = client.post(f"{client.W}/agents/{agent['id']}/missions", json={"cardId": card["id"], "prompt": "x"}).json()
+        time.sleep(0.05)                               # the worker has started it
+        sent = time.perf_counter()
+        r = client.post(f"{client.W}/missions/{m['id']}/cancel")
+        answered.append((time.perf_counter() - sent) * 1000)
+        outcomes[r.json().get("status", r.status_code)] = outcomes.get(r.json().get("status", r.status_code), 0) + 1
+        idle(client, agent)
+    print(line("cancel answered (mission running)", answered) + f"   outcomes {outcomes}")
+
+
 def concurrent(client, agent, cards, deadline_s: float) -> None:
     n = len(cards)
 
@@ -134,7 +149,7 @@ def main() -> None:
     stack = Stack.start(root, services=["identity", "boards", "pilotage", "agents"])
     try:
         client = register(stack.url, name="Bench")
-        _, cards, agent = setup(client, args.samples + args.concurrent)
+        _, cards, agent = setup(client, args.samples + args.concurrent + 20)
         print(f"agents bench (local planner): {args.samples} missions one at a time, then {args.concurrent} at once")
         for card in cards[:3]:
             first_event(client, agent, card)          # warm-up
@@ -144,8 +159,8 @@ def main() -> None:
             idle(client, agent)
         print(line("created → first SSE event", [s[0] for s in samples]))
         print(line("POST sent → first SSE event", [s[1] for s in samples]))
-        time.sleep(2)                                 # the sequential missions finish first
-        concurrent(client, agent, cards[args.samples:], args.deadline)
+        cancels(client, agent, cards[args.samples:args.samples + 20])
+        concurrent(client, agent, cards[args.samples + 20:], args.deadline)
     finally:
         stack.stop()
         shutil.rmtree(root, ignore_errors=True)
