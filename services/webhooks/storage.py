@@ -150,7 +150,7 @@ class DeliveryStore:
 
     def page(self, endpoint_id: str, *, limit: int, after: tuple[int, str] | None) -> list[dict]:
         """Newest first; `after` = (createdAtMs, id) of the last delivery of the previous page."""
-        query: dict = {"endpointId": endpoint_id}
+        query: dict = {"endpointId": {"$eq": endpoint_id}}
         if after is not None:
             ms, last_id = after
             query["$or"] = [{"createdAtMs": {"$lt": ms}}, {"createdAtMs": ms, "_id": {"$lt": last_id}}]
@@ -227,23 +227,24 @@ class DeliveryStore:
 
     # ---- deletions and history
     def delete_for_endpoint(self, endpoint_id: str) -> int:
-        return self.col.delete_many({"endpointId": endpoint_id}).deleted_count
+        return self.col.delete_many({"endpointId": {"$eq": endpoint_id}}).deleted_count
 
     def delete_for_endpoints(self, endpoint_ids: list[str]) -> int:
-        return self.col.delete_many({"endpointId": {"$in": list(endpoint_ids)}}).deleted_count if endpoint_ids else 0
+        # one indexed delete each (`$in` does not use the index on the stand-in)
+        return sum(self.delete_for_endpoint(e) for e in endpoint_ids)
 
     def prune_older(self, endpoint_id: str, before_ms: int) -> int:
         """An endpoint's terminal deliveries created before `before_ms` (an indexed delete)."""
-        return self.col.delete_many({"endpointId": endpoint_id, "createdAtMs": {"$lt": before_ms},
+        return self.col.delete_many({"endpointId": {"$eq": endpoint_id}, "createdAtMs": {"$lt": before_ms},
                                      "status": {"$in": list(TERMINAL)}}).deleted_count
 
     def prune_beyond(self, endpoint_id: str, keep: int) -> int:
         """Terminal deliveries of an endpoint beyond its newest `keep`."""
-        rows = list(self.col.find({"endpointId": endpoint_id}, {"createdAtMs": 1})
+        rows = list(self.col.find({"endpointId": {"$eq": endpoint_id}}, {"createdAtMs": 1})
                     .sort([("createdAtMs", DESCENDING)]).skip(keep).limit(1))
         if not rows:
             return 0
-        return self.col.delete_many({"endpointId": endpoint_id, "createdAtMs": {"$lte": rows[0]["createdAtMs"]},
+        return self.col.delete_many({"endpointId": {"$eq": endpoint_id}, "createdAtMs": {"$lte": rows[0]["createdAtMs"]},
                                      "status": {"$in": list(TERMINAL)}}).deleted_count
 
 
@@ -262,5 +263,5 @@ class Stores:
 
     def delete_tenant(self, query: dict) -> dict:
         """Endpoints and deliveries of a workspace / org (`query` selects it)."""
-        ids = self.endpoints.delete_where(query)
+        ids = self.endpoints.delete_where({k: {"$eq": v} for k, v in query.items()})
         return {"endpoints": len(ids), "deliveries": self.deliveries.delete_for_endpoints(ids)}
