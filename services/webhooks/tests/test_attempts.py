@@ -158,3 +158,29 @@ def test_a_ping_taken_over_by_a_worker_is_still_one_attempt(stores):
         delivery, token = stores.deliveries.claim_due(lease_ms=deliverer.lease_ms, busy=[])
         settled = deliverer.attempt(delivery, token)
         assert settled["status"] == "failed" and settled["nextMs"] is None and len(rx.requests) == 1
+
+
+def test_history_is_bounded_per_endpoint_and_in_time(stores):
+    hook = endpoint(stores, "http://127.0.0.1:9/hook")
+    other = endpoint(stores, "http://127.0.0.1:9/other")
+    base_ms = now_ms() - 40 * 86400_000
+    docs = []
+    for i, status in enumerate(["succeeded", "failed", "retrying", "succeeded", "succeeded", "succeeded"]):
+        doc = new_delivery(endpoint=hook, event_id=new_id(), event_type="card_moved", body="{}")
+        doc.update(status=status, createdAtMs=base_ms + i * 8 * 86400_000)   # 40, 32, 24, 16, 8, 0 days old
+        if status != "retrying":
+            doc.pop("dueMs")
+        docs.append(doc)
+    docs.append(new_delivery(endpoint=other, event_id=new_id(), event_type="card_moved", body="{}") |
+                {"status": "succeeded", "createdAtMs": base_ms})
+    stores.deliveries.insert_many(docs)
+
+    def left(e):
+        return sorted(d["status"] + str(d["createdAtMs"] - base_ms) for d in stores.deliveries.col.find(
+            {"endpointId": e["id"]}))
+
+    assert stores.deliveries.prune_beyond(hook["id"], 3) == 2             # the two oldest finished ones
+    assert stores.deliveries.prune_older(hook["id"], now_ms() - 20 * 86400_000) == 0   # the retrying one stays
+    assert [s for s in left(hook) if s.startswith("retrying")] and len(left(hook)) == 4
+    assert stores.deliveries.prune_older(hook["id"], now_ms() + 1) == 3
+    assert [s[:8] for s in left(hook)] == ["retrying"] and len(left(other)) == 1
