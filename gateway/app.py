@@ -31,6 +31,7 @@ from libs.common.telemetry import attach_or_start, detach, inject_headers, setup
 from . import routing
 from .auth import Authenticator
 from .settings import Settings
+from .streams import StreamSlots, closing, is_stream
 
 log = logging.getLogger(__name__)
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
@@ -147,6 +148,8 @@ def create_app(config: dict | None = None) -> Flask:
     dropped_headers = HOP_BY_HOP | TRACE_HEADERS
     auth = Authenticator(settings, http)
     limiter = RateLimiter()
+    stream_slots = StreamSlots(per_user=settings.streams_per_user, per_token=settings.streams_per_token)
+    app.extensions["stream_slots"] = stream_slots
     bus = SyncNats(settings.nats_url, "gateway")
     bus.subscribe("identity.>", auth.on_identity_event)
     bus.on_reconnect.append(auth.clear)  # events may have been missed while disconnected
@@ -316,7 +319,17 @@ def create_app(config: dict | None = None) -> Flask:
             ip = client_ip()
             if settings.rate_limit_loopback or not is_loopback(ip):
                 _rate_limit(f"ip:{ip}:{full_path}", settings.rate_limit_ip_auth_per_min)
-        response = _forward(rule.service, full_path, caller_token, pass_bearer=rule.pass_bearer)
+        release = None
+        if caller_token and is_stream(full_path, method):
+            release = stream_slots.acquire(user_id=caller.user_id, token_id=caller.token_id)
+        try:
+            response = _forward(rule.service, full_path, caller_token, pass_bearer=rule.pass_bearer)
+        except BaseException:
+            if release:
+                release()
+            raise
+        if release:
+            response.response = closing(response.response, release)  # the client went away or it ended
         if caller_token and rule.service == "identity" and method not in ("GET", "HEAD") and response.status_code < 400:
             _forget_written(caller, full_path, method)
         return response

@@ -33,3 +33,6 @@ class Settings(CommonSettings):
         self.rate_limit_ip_auth_per_min = env_int("RATE_LIMIT_IP_AUTH_PER_MIN", 30)
         self.rate_limit_loopback = env_bool("RATE_LIMIT_LOOPBACK", False)
         self.upstream_timeout = env_int("UPSTREAM_TIMEOUT", 60)
+        # Concurrent event streams (…/stream) one user / one token may hold open, per gateway process.
+        self.streams_per_user = env_int("STREAMS_PER_USER", 10)
+        self.streams_per_token = env_int("STREAMS_PER_TOKEN", 10)

@@ -90,7 +90,10 @@ def _frame(event: str, data, event_id: int | None = None) -> str:
 
 def parse_last_event_id(value: str | None) -> int | None:
     value = (value or "").strip()
-    return int(value) if value.isdigit() and len(value) <= 20 else None
+    if not (value.isascii() and value.isdigit() and len(value) <= 19):
+        return None
+    number = int(value)
+    return number if number < 2 ** 63 - LOOKBACK_US else None  # within int64 once looked back from
 
 
 def event_stream(*, store: NotificationStore, hub: LiveHub, user_id: str, last_event_id: int | None,
