@@ -3,6 +3,7 @@
     .venv/bin/python bench/streams.py                    # its own stack (identity, notifications)
     .venv/bin/python bench/streams.py --url http://localhost:3001 --levels 100,500,1000
 
+Its own stack runs the gateway and notifications with 64 threads each, like make up (one process).
 For each level: opens N streams (10 users share them: STREAMS_PER_USER allows 10 each, so N/10
 users), counts those answered 200 within 10 s, then times 200 ordinary authenticated requests
 (GET /notifications/count by another user) and 20 GET /health while the streams stay open.
@@ -92,7 +93,9 @@ async def level(base: str, n: int, tokens: list[str], probe_token: str) -> None:
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await asyncio.sleep(3)
+    # A gateway thread held by a gone client is freed when a write to it fails: at the latest at
+    # the stream's second heartbeat (NOTIFICATIONS_STREAM_HEARTBEAT, 15 s).
+    await asyncio.sleep(35)
 
 
 def main() -> None:
@@ -107,7 +110,7 @@ def main() -> None:
     else:
         from devtools.stack import Stack
         stack = Stack.start(Path(tempfile.mkdtemp(prefix="bench-streams-")), services=["identity", "notifications"],
-                            extra_env={"RATE_LIMIT_TOKEN_PER_MIN": "0"})
+                            extra_env={"RATE_LIMIT_TOKEN_PER_MIN": "0", "WEB_THREADS": "64"})  # as make up
         base = stack.url
     try:
         import resource
