@@ -242,6 +242,7 @@ class Worker:
         self.relay_enabled = relay
         self.consumers: list[tuple[str, list[str] | None, callable, str]] = []
         self.commands: dict[str, callable] = {}
+        self._commands_in_flight: set = set()
         self.periodic: list[tuple[float, callable]] = []
         self.companions: list[tuple[callable, callable]] = []
         self.stop = None
@@ -340,7 +341,7 @@ class Worker:
             self.tasks.append(asyncio.create_task(self._consume(stream, subjects, handler, durable),
                                                   name=f"consume-{stream}"))
         if self.commands:
-            await self.nc.subscribe(f"cmd.{self.service}.*", queue=self.service, cb=self._on_command)
+            await self.nc.subscribe(f"cmd.{self.service}.*", queue=self.service, cb=self._command_arrived)
             await self.nc.flush()  # the server knows the subscription before start() returns
         for seconds, fn, idle_max in self.periodic:
             self.tasks.append(asyncio.create_task(self._every(seconds, fn, idle_max)))
@@ -610,6 +611,14 @@ class Worker:
             await msg.nak(delay=5)
 
     # ---- commands
+    async def _command_arrived(self, msg) -> None:
+        """Answer each command in its own task: a subscription's callbacks run one at a time, so a slow
+        command (a write waiting for its transaction) would hold up every command behind it. Handlers run
+        in the default thread pool, which bounds how many run at once."""
+        task = asyncio.create_task(self._on_command(msg))
+        self._commands_in_flight.add(task)
+        task.add_done_callback(self._commands_in_flight.discard)
+
     async def _on_command(self, msg) -> None:
         verb = msg.subject.rsplit(".", 1)[-1]
         handler = self.commands.get(verb)

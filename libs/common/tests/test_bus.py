@@ -243,3 +243,25 @@ def test_commands_reply_with_data_or_the_domain_error(infra):
             caller.call("calc", "double", {"n": 1}, timeout=1)
     finally:
         caller.close()
+
+
+def test_a_slow_command_does_not_hold_up_the_others(infra):
+    """`wait` blocks until `release` runs: answered one at a time, `wait` would time out first."""
+    settings = _settings(infra)
+    client = connect(settings.mongo_uri, "bustest")
+    worker = Worker("gate", settings, client[settings.mongo_db], relay=False)
+    released = threading.Event()
+    worker.command("wait", lambda payload: {"released": released.wait(8)})
+    worker.command("release", lambda payload: released.set() or {"ok": True})
+    caller = SyncNats(infra.env["NATS_URL"], "test-caller").start()
+    try:
+        with RunningWorker(worker):
+            waiting = {}
+            thread = threading.Thread(target=lambda: waiting.update(caller.call("gate", "wait", {}, timeout=10)))
+            thread.start()
+            time.sleep(0.2)                    # the wait command is in (a head start, not an assertion)
+            assert caller.call("gate", "release", {}, timeout=10) == {"ok": True}
+            thread.join(10)
+            assert waiting == {"released": True}
+    finally:
+        caller.close()
