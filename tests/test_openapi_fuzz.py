@@ -9,9 +9,11 @@ requests on every run: no flakiness), no shrinking phase; ~2 minutes for ~160 op
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -90,3 +92,12 @@ def test_no_operation_answers_5xx_or_breaks_the_document(base, world):
     # the generated requests got past the guards into the services, valid ones and refused ones
     assert statuses[2] > 10 and statuses[4] > operations, statuses
     assert not problems, f"{len(problems)} operations fail:\n\n" + "\n\n".join(problems)
+
+
+def test_the_docs_page_reads_the_document_and_needs_no_cdn(base):
+    r = requests.get(base + "/docs", timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    assert "fetch(\"/openapi.json\")" in r.text
+    assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", r.text), "an asset from elsewhere"
+    assert "connect-src 'self'" in r.headers["Content-Security-Policy"]
+    assert requests.get(base + "/openapi.json", timeout=30).json()["paths"]
