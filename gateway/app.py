@@ -28,7 +28,7 @@ from libs.common.logs import configure_logging
 from libs.common.observability import instrument_app, path_template
 from libs.common.telemetry import attach_or_start, detach, inject_headers, setup_telemetry
 
-from . import routing
+from . import openapi_merge, routing
 from .auth import Authenticator
 from .settings import Settings
 from .streams import StreamSlots, closing, is_stream
@@ -274,11 +274,7 @@ def create_app(config: dict | None = None) -> Flask:
             except (urllib3.exceptions.HTTPError, BadRequest):
                 complete = False
                 continue
-            for path, ops in part.get("paths", {}).items():
-                if not path.startswith("/internal"):
-                    doc["paths"].setdefault(path, {}).update(ops)
-            for kind, items in part.get("components", {}).items():
-                doc["components"].setdefault(kind, {}).update(items)
+            openapi_merge.merge(doc, part, name)   # a component two services name alike stays two
         doc["paths"]["/health"] = {"get": {"summary": "Health of the gateway, services and infrastructure",
                                            "tags": ["gateway"], "responses": {"200": {"description": "all up"},
                                                                               "503": {"description": "degraded"}}}}
