@@ -14,13 +14,18 @@ p50/p95/p99 (ms, by kind), and every process's PSS (MiB, from /proc/<pid>/smaps_
 processes' gunicorn master and workers, the workers, the infrastructure). At the end: the total of
 5xx (must be 0) and each process's PSS growth from the first minute after warm-up (`--warmup`
 minutes) to the last, flagged when it grows by more than 10 % and 8 MiB. Exit status 1 when a 5xx
-was seen or a process grew; no assertion runs in `make test` (a figure depends on the machine).
+was seen or a process grew. With `--slow-ms N` (50 by default; 0: off) every service logs the MongoDB
+commands that took N ms or more (MONGO_SLOW_MS), and the soak ends with them grouped by collection and
+value-free shape, counted in the first and the last interval: the query whose cost grows. No assertion runs in `make test` (a figure depends on the machine).
 """
 from __future__ import annotations
 
 import argparse
+import calendar
+import json
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -160,11 +165,14 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--streams", type=int, default=6)
     parser.add_argument("--stream-life", type=float, default=20.0)
+    parser.add_argument("--slow-ms", type=int, default=int(os.environ.get("MONGO_SLOW_MS") or 50),
+                        help="every service logs MongoDB commands this slow (MONGO_SLOW_MS); 0: off")
     args = parser.parse_args(argv)
 
     root = Path(tempfile.mkdtemp(prefix="stellary-soak-"))
     print(f"starting a stack in {root} …", flush=True)
-    stack = Stack.start(root, extra_env={"NOTIFICATIONS_STREAM_HEARTBEAT": "5s", "ACCESS_LOG": ""})
+    env = {"NOTIFICATIONS_STREAM_HEARTBEAT": "5s", "ACCESS_LOG": "", "MONGO_SLOW_MS": str(args.slow_ms)}
+    stack = Stack.start(root, extra_env=env)
     try:
         return run(stack, args)
     finally:
@@ -222,10 +230,49 @@ def run(stack: Stack, args) -> int:
             grown.append(name)
         cells = "".join(f"{v:8.1f}" if v is not None else f"{'-':>8}" for v in values)
         print(f"{name:<26}{cells}{(f'{growth:+10.1f}' if growth is not None else ' ' * 10)}{flag}")
+    slow_commands(stack, started, args)
     print(f"\ntotal PSS: first {sum(pss_rows[0].values()):.0f} MiB, last {sum(pss_rows[-1].values()):.0f} MiB")
     ok = not errors and not grown
     print("OK: no 5xx, no process grew after warm-up" if ok else f"FAILED: {len(errors)} 5xx, growing: {grown}")
     return 0 if ok else 1
+
+
+SLOW = re.compile(r"slow mongo command (\S+) (\S+) ([0-9.]+)ms (.*)")
+
+
+def slow_commands(stack: Stack, started: float, args) -> None:
+    """The slow commands the services logged (MONGO_SLOW_MS), grouped by command, collection and
+    value-free shape, with how many fell in the first and in the last interval: a query whose count
+    or time grows from one to the other is the one whose cost follows history."""
+    if not args.slow_ms:
+        return
+    wall0 = time.time() - (time.monotonic() - started)
+    groups: dict = defaultdict(list)
+    for name, text in stack.logs().items():
+        for line in text.splitlines():
+            if "slow mongo command" not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            m = SLOW.match(record.get("msg", ""))
+            if not m:
+                continue
+            at = calendar.timegm(time.strptime(record["ts"][:19], "%Y-%m-%dT%H:%M:%S"))
+            groups[(m.group(1), m.group(2), m.group(4))].append((at - wall0, float(m.group(3)), name))
+    print(f"\nMongoDB commands ≥ {args.slow_ms} ms, by shape ({sum(map(len, groups.values()))} in all):")
+    if not groups:
+        return
+    last = (max(1, round(args.seconds / args.minute)) - 1) * args.minute
+    print(f"{'count':>6} {'first':>6} {'last':>6} {'p50 ms':>7} {'max ms':>7}  command collection shape (processes)")
+    for key, rows in sorted(groups.items(), key=lambda kv: -len(kv[1]))[:15]:
+        ms = [r[1] for r in rows]
+        first = sum(1 for r in rows if r[0] < args.minute)
+        final = sum(1 for r in rows if r[0] >= last)
+        where = ",".join(sorted({r[2] for r in rows}))
+        print(f"{len(rows):>6} {first:>6} {final:>6} {percentile(ms, .5):7.0f} {max(ms):7.0f}  "
+              f"{key[0]} {key[1]} {key[2][:160]} ({where})")
 
 
 def _count(samples):

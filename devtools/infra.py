@@ -81,6 +81,17 @@ def s3_cmd(data: Path, s3_port: int, master: int, volume: int, filer: int) -> li
             "-master.heartbeatInterval=2s"]  # one master: its raft heartbeat need not tick every 300 ms
 
 
+# The Go servers' collector settings, the same under `make up` and in tests' stacks. weed's heap is
+# mostly large buffers allocated up front and never touched (~250 MB of it, not resident), so the
+# default GOGC=100 lets ~250 MB of garbage pile up between collections; GOGC=5 keeps that to a few
+# MB at rest (see README, sizing). An operator's own GOGC wins.
+GO_ENV = {"s3": {"GOGC": "5"}}
+
+
+def go_env(server: str) -> dict:
+    return {**os.environ, **{k: v for k, v in GO_ENV.get(server, {}).items() if k not in os.environ}}
+
+
 def wait_tcp(port: int, timeout: float = 30, proc: subprocess.Popen | None = None) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -178,7 +189,8 @@ class Infra:
 
     def _spawn(self, name: str, cmd: list[str]) -> None:
         log = open(self.root / f"{name}.log", "ab")
-        self.procs[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                            env=go_env(name))
 
     def start_mongo(self) -> None:
         self._spawn("mongo", mongo_cmd(self.root, self.mongo_port))
@@ -258,11 +270,7 @@ def main() -> None:
     else:
         cmd = s3_cmd(data, args.port, 9333, 8080, 8888)
         cmd = [cmd[0], *quiet_flags("s3", data), *cmd[1:]]  # glog's flags come before the command
-        # weed's heap is mostly large buffers allocated up front and never touched (~250 MB of
-        # it, not resident), so the default GOGC=100 lets ~250 MB of garbage pile up between
-        # collections; GOGC=5 keeps that to a few MB at rest (see README, sizing).
-        os.environ.setdefault("GOGC", "5")
-    os.execv(cmd[0], cmd)
+    os.execve(cmd[0], cmd, go_env(args.server))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ import time
 
 # The request being handled (set by the web layer for the request's lifetime).
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-SECRET_SETTINGS = ("JWT_SECRET", "INTERNAL_TOKEN_SECRET", "S3_SECRET_KEY", "S3_ACCESS_KEY", "METRICS_TOKEN",
+# S3_ACCESS_KEY is an identifier (AWS's access key id), not a secret: the embedded stack's is
+# "stellary", and redacting it blanked every database and bucket name in the logs.
+SECRET_SETTINGS = ("JWT_SECRET", "INTERNAL_TOKEN_SECRET", "S3_SECRET_KEY", "METRICS_TOKEN",
                    "MONGO_URI", "SMTP_URL", "LLM_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY")
 REDACTED = "[redacted]"
 _PATTERNS = [

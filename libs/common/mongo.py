@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import re
@@ -12,7 +13,7 @@ import time
 from datetime import datetime, timezone
 
 from bson import ObjectId
-from pymongo import MongoClient
+from pymongo import MongoClient, monitoring
 from pymongo.errors import OperationFailure, PyMongoError
 
 log = logging.getLogger(__name__)
@@ -166,8 +167,65 @@ def connect(uri: str, app_name: str) -> MongoClient:
     # MONGO_HEARTBEAT_MS: how often the driver's monitor pings each server (pymongo's 10 s by
     # default; `make up` sets 30 s: a failed operation is noticed at once either way).
     heartbeat = int(os.environ.get("MONGO_HEARTBEAT_MS") or 10_000)
+    listeners = [SlowCommands(slow)] if (slow := _slow_ms()) else []
     return MongoClient(uri, appname=app_name, tz_aware=True, serverSelectionTimeoutMS=5000,
-                       connectTimeoutMS=3000, retryWrites=False, heartbeatFrequencyMS=heartbeat)
+                       connectTimeoutMS=3000, retryWrites=False, heartbeatFrequencyMS=heartbeat,
+                       event_listeners=listeners)
+
+
+def _slow_ms() -> int:
+    try:
+        return max(0, int(os.environ.get("MONGO_SLOW_MS") or 0))
+    except ValueError:
+        return 0
+
+
+_SHAPED = ("filter", "sort", "projection", "pipeline", "updates", "deletes", "query", "update")
+
+
+def shape(value):
+    """A command's argument with its values replaced by their type: what an operator may log (no
+    e-mail, token or title ever reaches the log) and what groups alike queries together."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        inner = [shape(v) for v in value[:3]]
+        return inner + ["..."] if len(value) > 3 else inner
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return value if value in (1, -1, 0) else "num"   # sort and projection directions stay readable
+    return type(value).__name__
+
+
+class SlowCommands(monitoring.CommandListener):
+    """MONGO_SLOW_MS=N: one warning per command that took N ms or more, with its collection and the
+    value-free shape of its filter, sort, projection, pipeline or updates — how to find the query
+    whose cost grows (bench/soak.py) without a profiler. Off by default: no listener at all."""
+
+    def __init__(self, threshold_ms: int):
+        self.threshold_us = threshold_ms * 1000
+        self.pending: dict = {}          # (connection, request id) → the command, until it ends
+
+    def started(self, event):
+        self.pending[(event.connection_id, event.request_id)] = event.command
+
+    def succeeded(self, event):
+        self._done(event)
+
+    def failed(self, event):
+        self._done(event)
+
+    def _done(self, event):
+        command = self.pending.pop((event.connection_id, event.request_id), None)
+        if command is None or event.duration_micros < self.threshold_us:
+            return
+        target = command.get(event.command_name)
+        where = f"{event.database_name}.{target}" if isinstance(target, str) else event.database_name
+        described = json.dumps({k: shape(command[k]) for k in _SHAPED if k in command}, default=str)
+        ms = round(event.duration_micros / 1000, 1)
+        log.warning("slow mongo command %s %s %.1fms %s", event.command_name, where, ms, described,
+                    extra={"duration_ms": ms})
 
 
 def _supports_transactions(client: MongoClient) -> bool:

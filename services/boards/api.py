@@ -1,5 +1,6 @@
 """The boards service's one route registry, its path prefixes and the helpers every route module uses."""
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 
@@ -16,36 +17,44 @@ C = P + "/cards/<card_id>"
 
 
 class _Bodies:
-    """The last board list bodies this process served, by (project, boardRev, path?query): a board read
-    of an unchanged board costs the project's read and no serialisation. `boardRev` is read before the
-    body is built, so an entry can only be newer than its key, never older. Bounded in bytes."""
+    """The last board list body this process served for each (project, path?query), with the
+    project's `boardRev` it was built at: a board read of an unchanged board costs the project's read
+    and no serialisation. `boardRev` is read before the body is built, so an entry can only be newer
+    than its rev, never older. One entry per (project, path): a write makes the previous body
+    garbage at once instead of leaving it to age out, so memory follows the boards being read, not
+    the writes. Bounded in bytes (BOARDS_BODY_CACHE_MB, 8 MiB by default)."""
 
-    def __init__(self, max_bytes: int = 64 << 20):
+    def __init__(self, max_bytes: int = 8 << 20):
         self.max_bytes, self.size = max_bytes, 0
         self.entries: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key):
+    def get(self, where, rev):
         with self.lock:
-            entry = self.entries.get(key)
-            if entry is not None:
-                self.entries.move_to_end(key)
-            return entry
+            entry = self.entries.get(where)
+            if entry is None or entry[0] != rev:
+                return None
+            self.entries.move_to_end(where)
+            return entry[1], entry[2]
 
-    def put(self, key, body: bytes, headers: dict) -> None:
+    def put(self, where, rev, body: bytes, headers: dict) -> None:
         if len(body) > self.max_bytes // 4:
             return
         with self.lock:
-            if key in self.entries:
-                return
-            self.entries[key] = (body, headers)
+            old = self.entries.get(where)
+            if old is not None:
+                if old[0] >= rev:
+                    return
+                self.size -= len(old[1])
+            self.entries[where] = (rev, body, headers)
+            self.entries.move_to_end(where)
             self.size += len(body)
             while self.size > self.max_bytes:
-                _, (old, _) = self.entries.popitem(last=False)
-                self.size -= len(old)
+                _, (_, dropped, _) = self.entries.popitem(last=False)
+                self.size -= len(dropped)
 
 
-BODIES = _Bodies()
+BODIES = _Bodies(int(float(os.environ.get("BOARDS_BODY_CACHE_MB") or 8) * (1 << 20)))
 KEPT_HEADERS = ("X-Next-Cursor",)
 
 
@@ -62,14 +71,14 @@ def conditional(project: dict, build):
     wanted = [t.strip() for t in request.headers.get("If-None-Match", "").split(",") if t.strip()]
     if tag in wanted or tag.removeprefix("W/") in wanted or "*" in wanted:
         return Response(status=304, headers=headers)
-    key = (project["id"], rev, request.full_path)
-    cached = BODIES.get(key)
+    where = (project["id"], request.full_path)
+    cached = BODIES.get(where, rev)
     if cached is not None:
         return Response(cached[0], status=200, mimetype="application/json", headers=headers | cached[1])
     result = build()
     response = result if isinstance(result, Response) else jsonify(result)
     if response.status_code == 200:
-        BODIES.put(key, response.get_data(), {k: response.headers[k] for k in KEPT_HEADERS if k in response.headers})
+        BODIES.put(where, rev, response.get_data(), {k: response.headers[k] for k in KEPT_HEADERS if k in response.headers})
     response.headers.update(headers)
     return response
 

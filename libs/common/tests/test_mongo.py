@@ -46,3 +46,21 @@ def test_a_failure_inside_the_unit_of_work_rolls_back(mongo_uri):
             client.txcheck.rollback.insert_one({"_id": "x"}, session=s)
             raise RuntimeError("domain error after a write")
     assert client.txcheck.rollback.find_one({"_id": "x"}) is None
+
+
+def test_slow_commands_log_the_collection_and_a_value_free_shape(mongo_uri, monkeypatch, caplog):
+    monkeypatch.setenv("MONGO_SLOW_MS", "0")     # 0 turns it off: nothing is listened to
+    assert connect(mongo_uri, "quiet").options.event_listeners == []
+    from libs.common.mongo import SlowCommands
+    listener = SlowCommands(0)
+    from pymongo import MongoClient
+    client = MongoClient(mongo_uri, event_listeners=[listener])
+    client.slowcheck.rows.insert_one({"email": "secret@x.io", "n": 7})
+    with caplog.at_level("WARNING", logger="libs.common.mongo"):
+        list(client.slowcheck.rows.find({"email": "secret@x.io", "n": {"$gt": 5}}).sort("n", -1))
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("slow mongo command find")]
+    assert lines, caplog.text
+    assert "slowcheck.rows" in lines[0]
+    assert '"email": "str"' in lines[0] and '"$gt": "num"' in lines[0] and '"n": -1' in lines[0]
+    assert "secret@x.io" not in caplog.text
+    assert listener.pending == {}                 # nothing kept once a command ends
