@@ -130,3 +130,30 @@ def observing(checker: ResponseChecker):
         yield checker
     finally:
         Client.observers.remove(observe)
+
+
+def undeclared_responses(doc: dict, tags) -> list[str]:
+    """The operations of `tags` in `doc` that do not declare their responses: a 2xx with a body (a JSON
+    schema, or another media type such as `text/event-stream`) and the error body on 400, 401, 403, 404
+    and on every other 4xx/5xx they list."""
+    problems = []
+    for path, ops in doc.get("paths", {}).items():
+        for method, op in ops.items():
+            if not set(op.get("tags") or ()) & set(tags):
+                continue
+            where = f"{method.upper()} {path}"
+            responses = op.get("responses", {})
+            success = [code for code in responses if code.startswith("2")]
+            if len(success) != 1:
+                problems.append(f"{where}: {len(success)} success statuses declared")
+            for code in success:
+                content = responses[code].get("content") or {}
+                if not content or any(not media.get("schema") for media in content.values()):
+                    problems.append(f"{where}: {code} declares no body")
+            for code in ("400", "401", "403", "404"):
+                if code not in responses:
+                    problems.append(f"{where}: {code} not declared")
+            for code, declared in responses.items():
+                if code[0] in "45" and declared != {"$ref": "#/components/responses/Error"}:
+                    problems.append(f"{where}: {code} is not the error body")
+    return problems

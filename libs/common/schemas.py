@@ -1,4 +1,5 @@
-"""marshmallow building blocks: strict base schema, id strings, ISO datetimes (date-only accepted)."""
+"""marshmallow building blocks: strict base schema, id strings, ISO datetimes (date-only accepted), and for
+response schemas `IsoTime` (a stored datetime shown as the API's `...Z` text)."""
 from __future__ import annotations
 
 import re
@@ -6,7 +7,7 @@ from datetime import date, datetime, time, timezone
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from .mongo import is_id, iso
+from .mongo import is_id, iso, read_date
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -57,6 +58,15 @@ class IsoDateTime(fields.Field):
         return iso(value) if isinstance(value, datetime) else value
 
 
+class IsoTime(fields.String):
+    """For responses: a stored datetime (or the stand-in's text of one) as the API's `...Z` text, None as
+    null; documented as a string."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        value = read_date(value)
+        return iso(value) if isinstance(value, datetime) else value
+
+
 def Slug(**kwargs) -> fields.String:
     return fields.String(validate=[validate.Length(min=2, max=60),
                                    validate.Regexp(SLUG_RE, error="Must be lowercase letters, digits and single hyphens.")],
@@ -78,5 +88,5 @@ def load(schema: Schema, data, *, partial=False):
     return schema.load(data, partial=partial)
 
 
-__all__ = ["StrictSchema", "IdStr", "IsoDateTime", "Slug", "Name", "Enum", "load", "fields", "validate",
+__all__ = ["StrictSchema", "IdStr", "IsoDateTime", "IsoTime", "Slug", "Name", "Enum", "load", "fields", "validate",
            "ValidationError", "SLUG_RE"]

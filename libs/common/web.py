@@ -9,7 +9,9 @@
 
 The decorator parses the JSON body (400 on anything that is not a JSON object), loads it through
 `body`, loads the query string through `query`, and serialises the handler's return value as
-JSON with `status`. A handler may also return a Flask Response (downloads, SSE).
+JSON with `status`. A handler may also return a Flask Response (downloads; Server-Sent Events, whose
+route says `sse=sse_event(...)`: each event's schema). The document declares 400, 401, 403 and 404
+with the error body on every operation; `errors=(409, 413)` adds the other statuses it answers.
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ class Api:
 
     def route(self, path: str, method: str = "GET", *, body=None, query=None, response=None,
               status: int = 200, summary: str = "", tags=None, public: bool = False, partial: bool = False,
-              raw_body: bool = False):
+              raw_body: bool = False, errors=(), sse: dict | None = None):
         def decorator(fn):
             def view(**kwargs):
                 if body is not None:
@@ -62,7 +64,8 @@ class Api:
             self.routes.append({"path": path, "method": method.upper(), "view": view, "body": body,
                                 "query": query, "response": response, "status": status,
                                 "summary": summary or (fn.__doc__ or "").strip().split("\n")[0],
-                                "tags": tags or [self.service], "public": public, "raw_body": raw_body})
+                                "tags": tags or [self.service], "public": public, "raw_body": raw_body,
+                                "errors": tuple(str(code) for code in errors), "sse": sse})
             return fn
         return decorator
 
@@ -93,9 +96,11 @@ class Api:
                     "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}}
             if r["response"] is not None:
                 op["responses"][str(r["status"])]["content"] = {"application/json": {"schema": r["response"]}}
+            elif r["sse"] is not None:
+                op["responses"][str(r["status"])]["content"] = {"text/event-stream": {"schema": r["sse"]}}
             if not r["public"]:
                 op["security"] = [{"bearer": []}]
-            for code in ("400", "401", "403", "404"):
+            for code in ("400", "401", "403", "404", *r["errors"]):
                 op["responses"].setdefault(code, {"$ref": "#/components/responses/Error"})
             paths.setdefault(oa_path, {})[r["method"].lower()] = op
         for oa_path, ops in paths.items():
@@ -108,6 +113,16 @@ class Api:
                 "details": {"type": "object", "description": "what failed, e.g. a 400's field errors"}},
                 "required": ["statusCode", "message", "error"]}}}}
         return doc
+
+
+def sse_event(events: dict[str, str]) -> dict:
+    """The schema of each event of a `text/event-stream` response (OpenAPI 3.0: `schema` describes one
+    event, as {event, data, id?, retry?}); `events` maps each event name to what its `data` holds."""
+    return {"type": "object", "required": ["event", "data"], "properties": {
+        "event": {"type": "string", "enum": list(events)},
+        "data": {"type": "string", "description": "; ".join(f"{name}: {what}" for name, what in events.items())},
+        "id": {"type": "string", "description": "the stream cursor: send it back as Last-Event-ID to resume"},
+        "retry": {"type": "integer"}}}
 
 
 def create_service_app(name: str, settings, api: Api | None = None, *, client=None, worker: bool = True,

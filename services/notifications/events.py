@@ -30,7 +30,7 @@ import logging
 from libs.common.kit import on_tenant_deleted
 
 from .service import ACTIVITY_SUBJECTS, NotificationsService
-from .storage import to_api
+from .schemas import notifications_out
 from .stream import LIVE_SUBJECT
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def register(worker, service: NotificationsService, announce) -> None:
             by_user.setdefault(doc["userId"], []).append(doc)
         for user_id, docs in by_user.items():
             announce(f"{LIVE_SUBJECT}.{user_id}", {"ids": [d["_id"] for d in docs],
-                                                   "rows": [to_api(d) | {"seq": d["seq"]} for d in docs]})
+                                                   "rows": [row | {"seq": d["seq"]} for row, d in zip(notifications_out(docs), docs)]})
 
     def on_identity(envelope: dict) -> None:
         data = envelope.get("data") or {}

@@ -1,9 +1,10 @@
-"""The notifications endpoints: every query is scoped by the caller's user id."""
+"""The notifications endpoints: every query is scoped by the caller's user id. Each handler returns the
+dump of the response schema its route declares (schemas.py)."""
 from flask import Response, current_app, request
 
 from libs.common.context import caller
 from libs.common.paging import paged
-from libs.common.web import Api
+from libs.common.web import Api, sse_event
 
 from . import schemas as s
 from .stream import LIVE_SUBJECT, event_stream, parse_last_event_id
@@ -18,9 +19,9 @@ def svc():
 @api.route("/notifications", "GET", query=s.ListQuery, response=s.NotificationOut(many=True),
            summary="The caller's notifications, newest first (X-Next-Cursor when more remain)")
 def list_notifications(query):
-    items, next_cursor = svc().list(caller=caller(), limit=query["limit"], unread_only=query["unreadOnly"],
-                                    cursor=query["cursor"])
-    return paged(items, next_cursor)
+    docs, next_cursor = svc().list(caller=caller(), limit=query["limit"], unread_only=query["unreadOnly"],
+                                   cursor=query["cursor"])
+    return paged(s.NotificationOut(many=True).dump(docs), next_cursor)
 
 
 def _touch(user_id: str) -> None:
@@ -32,26 +33,29 @@ def _touch(user_id: str) -> None:
 
 @api.route("/notifications/count", "GET", response=s.CountOut, summary="Number of unread notifications")
 def count():
-    return svc().count(caller=caller())
+    return s.CountOut().dump(svc().count(caller=caller()))
 
 
 @api.route("/notifications/read-all", "PATCH", response=s.ReadAllOut, summary="Mark all notifications as read")
 def read_all():
     result = svc().read_all(caller=caller())
     _touch(caller().user_id)
-    return result
+    return s.ReadAllOut().dump(result)
 
 
 @api.route("/notifications/<notification_id>/read", "PATCH", response=s.NotificationOut,
            summary="Mark one notification as read")
 def read(notification_id):
-    result = svc().read(caller=caller(), notification_id=notification_id)
+    doc = svc().read(caller=caller(), notification_id=notification_id)
     _touch(caller().user_id)
-    return result
+    return s.NotificationOut().dump(doc)
 
 
-@api.route("/notifications/stream", "GET", summary="Server-Sent Events of new notifications and the unread count "
-           "(Last-Event-ID resumes)")
+@api.route("/notifications/stream", "GET", errors=(429,),
+           sse=sse_event({"notification": "a new notification, JSON as a row of GET /notifications",
+                          "count": 'the unread count, JSON {"count": n}, sent as the stream opens and on each change'}),
+           summary="Server-Sent Events of new notifications and the unread count (Last-Event-ID resumes; 429 "
+                   "beyond the gateway's open streams per user or token)")
 def stream():
     user_id = caller().user_id
     settings = current_app.config["SETTINGS"]

@@ -1,5 +1,10 @@
-"""Query strings of the notifications endpoints."""
+"""The query string and the response schemas of the notifications endpoints.
+
+A notification is shown as `NotificationOut().dump(stored document)`, by the handlers, the stream
+and the worker's wake-ups alike: one shape, the one `/openapi.json` declares."""
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from libs.common.schemas import IsoTime
 
 from .service import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -28,12 +33,35 @@ class ListQuery(Schema):
     cursor = fields.String(load_default=None)
 
 
+ACTIVITY_TYPES = ("card_created", "card_updated", "card_moved", "card_archived", "card_deleted", "card_assigned",
+                  "comment_added", "member_added", "member_removed", "automation", "org_member_added")
+Str = fields.String
+
+
+class ActivityOut(Schema):
+    """What happened (the reference's {type, actorId, meta, createdAt}), with the context a client needs to
+    render and link it without another call."""
+    type = Str(metadata={"enum": list(ACTIVITY_TYPES)})
+    actorId, actorVia = Str(allow_none=True), Str(allow_none=True)
+    meta = fields.Dict(metadata={"description": "per type: card_moved {fromColumn, toColumn, fromColumnId, "
+                                                "toColumnId}, card_updated {changes}, card_assigned {assigneeId, "
+                                                "previousAssigneeId}, comment_added {commentId, content, truncated}, "
+                                                "member_added|member_removed {userId, email}, card_created "
+                                                "{columnId}, automation {message, ruleId, ruleName}, "
+                                                "org_member_added {orgId, orgSlug, orgName, role}"})
+    orgId, workspaceId, projectId = Str(allow_none=True), Str(allow_none=True), Str(allow_none=True)
+    projectName, cardId, cardTitle = Str(allow_none=True), Str(allow_none=True), Str(allow_none=True)
+    eventId = Str()
+    createdAt = IsoTime()
+
+
 class NotificationOut(Schema):
-    id = fields.String()
-    userId = fields.String()
-    readAt = fields.String(allow_none=True)
-    activity = fields.Dict()
-    createdAt = fields.String()
+    """A stored notification ({_id, userId, readAt, activity, createdAt, …}) as the API shows it."""
+    id = Str(attribute="_id")
+    userId = Str()
+    readAt = IsoTime(allow_none=True, dump_default=None)
+    activity = fields.Nested(ActivityOut)
+    createdAt = IsoTime()
 
 
 class CountOut(Schema):
@@ -43,3 +71,7 @@ class CountOut(Schema):
 class ReadAllOut(Schema):
     ok = fields.Boolean()
     updated = fields.Integer()
+
+
+def notifications_out(docs: list[dict]) -> list[dict]:
+    return NotificationOut(many=True).dump(docs)

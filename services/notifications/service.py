@@ -9,7 +9,7 @@ from libs.common.errors import BadRequest, NotFound
 from libs.common.mongo import is_id, now
 from libs.common.paging import decode_cursor, encode_cursor
 
-from .storage import NotificationStore, notification_id, to_api
+from .storage import NotificationStore, notification_id
 
 # The boards activity subjects (docs/CONTRACTS.md) and the activity type each one carries.
 ACTIVITY_SUBJECTS = {
@@ -241,11 +241,11 @@ class NotificationsService:
     # ---------------------------------------------------------------- for the caller
     def list(self, *, caller, limit: int = DEFAULT_LIMIT, unread_only: bool = False,
              cursor: str | None = None) -> tuple[list[dict], str | None]:
-        """Newest first; returns (page, next cursor or None)."""
+        """Newest first; returns (page of stored documents, next cursor or None)."""
         rows = self.store.list(user_id=caller.user_id, limit=limit + 1, unread_only=unread_only,
                                after=parse_cursor(cursor))
         next_cursor = make_cursor(rows[limit - 1]) if len(rows) > limit else None
-        return [to_api(r) for r in rows[:limit]], next_cursor
+        return rows[:limit], next_cursor
 
     def count(self, *, caller) -> dict:
         return {"count": self.store.count_unread(user_id=caller.user_id)}
@@ -254,7 +254,7 @@ class NotificationsService:
         doc = self.store.mark_read(user_id=caller.user_id, notification_id=notification_id)
         if doc is None:
             raise NotFound("Notification not found")
-        return to_api(doc)
+        return doc
 
     def read_all(self, *, caller) -> dict:
         return {"ok": True, "updated": self.store.mark_all_read(user_id=caller.user_id)}

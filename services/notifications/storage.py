@@ -18,7 +18,7 @@ from datetime import datetime
 from pymongo import ASCENDING, DESCENDING, InsertOne
 from pymongo.errors import BulkWriteError, OperationFailure
 
-from libs.common.mongo import ensure_collections, is_id, iso, set_update
+from libs.common.mongo import ensure_collections, is_id, set_update
 
 log = logging.getLogger(__name__)
 COLLECTIONS = ("notifications", "outbox", "processed_events", "dead_letters")
@@ -33,13 +33,6 @@ MARK_READ = set_update(stamp=("readAt",))
 def notification_id(event_id: str, user_id: str) -> str:
     """One id per (event, recipient), stable across redeliveries and workers."""
     return hashlib.sha256(f"{event_id}:{user_id}".encode()).hexdigest()[:24]
-
-
-def to_api(doc: dict) -> dict:
-    activity = dict(doc["activity"])
-    activity["createdAt"] = iso(activity.get("createdAt"))
-    return {"id": doc["_id"], "userId": doc["userId"], "readAt": iso(doc.get("readAt")),
-            "activity": activity, "createdAt": iso(doc["createdAt"])}
 
 
 class NotificationStore:

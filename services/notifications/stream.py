@@ -32,7 +32,8 @@ import time
 
 from libs.common.mongo import is_id
 
-from .storage import NotificationStore, to_api
+from .schemas import notifications_out
+from .storage import NotificationStore
 
 log = logging.getLogger(__name__)
 LIVE_SUBJECT = "live.notifications"           # + ".<userId>", payload {"ids": [...]}
@@ -125,7 +126,8 @@ def event_stream(*, store: NotificationStore, hub: LiveHub, user_id: str, last_e
                 batch = fresh[:BATCH]
                 known = [given.pop(i) for i in batch if i in given]
                 missing = [i for i in batch if all(r["id"] != i for r in known)]
-                read = [to_api(d) | {"seq": d["seq"]} for d in store.by_ids(user_id=user_id, ids=missing)] if missing else []
+                docs = store.by_ids(user_id=user_id, ids=missing) if missing else []
+                read = [row | {"seq": d["seq"]} for row, d in zip(notifications_out(docs), docs)]
                 for row in sorted(known + read, key=lambda r: (r["seq"], r["id"])):
                     row = dict(row)
                     seq = row.pop("seq")

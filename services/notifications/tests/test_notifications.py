@@ -293,3 +293,5 @@ def test_the_gateway_openapi_declares_every_notifications_endpoint(base):
     assert declared == {("GET", "/notifications"), ("GET", "/notifications/count"),
                         ("PATCH", "/notifications/read-all"), ("PATCH", "/notifications/{notification_id}/read"),
                         ("GET", "/notifications/stream")}
+    assert "text/event-stream" in paths["/notifications/stream"]["get"]["responses"]["200"]["content"]
+    assert "429" in paths["/notifications/stream"]["get"]["responses"]
