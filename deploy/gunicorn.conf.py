@@ -6,6 +6,7 @@ Metrics: with METRICS_PORT set, a second listener on that port (same host as the
 bind) where only GET /metrics answers (libs/common/observability.py); the processes share their
 figures through prometheus-client's multiprocess directory, made here for this master and removed
 when it exits (or PROMETHEUS_MULTIPROC_DIR, emptied at start).
+With WORKERS_IN_WEB=true the service's bus worker runs inside each web worker process (post_worker_init).
 What gunicorn itself refuses (request line, header limits below, malformed requests) is answered
 with the API's JSON error body (libs/common/protocol_errors.py)."""
 import os
@@ -65,6 +66,22 @@ def on_starting(server):
     else:
         _made_dir = directory = tempfile.mkdtemp(prefix="stellary-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+
+
+_embedded = None
+
+
+def post_worker_init(worker):
+    """WORKERS_IN_WEB=true (`make up`): this service's bus worker runs on a thread of each web worker
+    process (libs/common/kit.py EmbeddedWorker); the Procfile's `<name>-worker` is then not started."""
+    global _embedded
+    from libs.common.kit import embed_worker
+    _embedded = embed_worker(_service_name())
+
+
+def worker_exit(server, worker):
+    if _embedded is not None:
+        _embedded.stop()
 
 
 def child_exit(server, worker):

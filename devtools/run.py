@@ -10,6 +10,12 @@ optional quotes and `export `), then the line's own variables. Every process run
 Procfile's directory, in its own process group, with stdin closed; its output lines are printed
 prefixed with the time and its padded name.
 
+WEB_ARBITER=off (deploy/dev.env): the `gunicorn …` commands run as `python -m devtools.serve …`, one
+worker process without a master (devtools/serve.py).
+
+WORKERS_IN_WEB=true (deploy/dev.env): the `<name>-worker` entries of a `<name>` entry are not
+started: each web process runs its service's worker on a thread (deploy/gunicorn.conf.py).
+
 `--preload MODULES` (comma-separated; `@procfile` stands for the modules the Procfile's Python
 commands run: `-m X` and gunicorn's `module:app`): a fork server (devtools/forkserver.py) imports
 them once, and every command run by the same Python — `python -m X`, `python script.py`, or a
@@ -528,9 +534,31 @@ def main(argv: list[str] | None = None) -> int:
     for path in filter(None, (p.strip() for p in args.env.split(","))):
         with open(path, encoding="utf-8") as f:
             env.update(parse_env(f.read()))
+    # @procfile: the modules of every entry, the embedded workers' too (the web processes import them)
+    preload = [m for name in (p.strip() for p in args.preload.split(",")) if name
+               for m in (procfile_modules(entries) if name == "@procfile" else [name])]
+    entries = without_arbiter(embedded_workers(entries, env), env)
     root = os.path.realpath(args.root) if args.root else os.path.dirname(procfile)
-    preload = [m.strip() for m in args.preload.split(",") if m.strip()]
     return Manager(entries, env, root, grace=args.grace, preload=preload).run()
+
+
+def embedded_workers(entries: list[Entry], env: dict[str, str]) -> list[Entry]:
+    """With WORKERS_IN_WEB=true (deploy/dev.env) each service's web process runs its bus worker on a
+    thread (deploy/gunicorn.conf.py), so the `<name>-worker` entries of a `<name>` entry are left out."""
+    from libs.common.kit import workers_in_web
+    names = {e.name for e in entries}
+    if not workers_in_web(env):
+        return entries
+    return [e for e in entries if not (e.name.endswith("-worker") and e.name[:-len("-worker")] in names)]
+
+
+def without_arbiter(entries: list[Entry], env: dict[str, str]) -> list[Entry]:
+    """With WEB_ARBITER=off (deploy/dev.env) the `gunicorn …` entries run as `python -m devtools.serve
+    …`: the same arguments and configuration, one worker process and no master beside it."""
+    if (env.get("WEB_ARBITER") or "").strip().lower() not in {"off", "0", "false", "no"}:
+        return entries
+    return [Entry(e.name, [sys.executable, "-m", "devtools.serve", *e.argv[1:]], e.env)
+            if os.path.basename(e.argv[0]) == "gunicorn" else e for e in entries]
 
 
 def argparse_parser():

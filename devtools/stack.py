@@ -41,10 +41,13 @@ class Stack:
         self.ports: dict[str, int] = {}
         # every process's METRICS_PORT (libs/common/observability.py): kept across a respawn
         self.metrics_ports: dict[tuple[str, str], int] = {}
+        self.laptop = env.get("WEB_ARBITER") == "off"
 
     @classmethod
     def start(cls, root: Path, *, services: list[str] | None = None, extra_env: dict | None = None,
-              web_concurrency: int = 1) -> "Stack":
+              web_concurrency: int = 1, laptop: bool = False) -> "Stack":
+        """`laptop=True`: the layout of `make up` (deploy/dev.env): each service one process, its bus
+        worker on a thread (WORKERS_IN_WEB) and no gunicorn master (WEB_ARBITER=off, devtools/serve.py)."""
         root = Path(root)
         root.mkdir(parents=True, exist_ok=True)
         infra = Infra.start(root / "infra")
@@ -63,6 +66,8 @@ class Stack:
             # Tests and benchmarks run their webhook receivers on this machine (as `make up` does).
             "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true",
         })
+        if laptop:
+            env.update({"WORKERS_IN_WEB": "true", "WEB_ARBITER": "off", "WEB_CONCURRENCY": "1"})
         stack = cls(root, infra, env, services)
         for name in list(services) + ["gateway"]:
             stack.ports[name] = free_port()
@@ -71,7 +76,7 @@ class Stack:
         try:
             for name in services:
                 stack.spawn(name, "web")
-                if (ROOT / "services" / name / "worker.py").exists():
+                if (ROOT / "services" / name / "worker.py").exists() and not stack.laptop:
                     stack.spawn(name, "worker")
             stack.spawn("gateway", "web")
             stack.wait_healthy()
@@ -95,7 +100,8 @@ class Stack:
             return [python, "-m", "uvicorn", "--factory", f"services.{name}.app:create_app", "--host", "127.0.0.1",
                     "--port", str(self.ports[name]), "--no-access-log", "--timeout-graceful-shutdown", "5"]
         target = "gateway.app:create_app()" if name == "gateway" else f"services.{name}.app:create_app()"
-        return [python, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
+        server = "devtools.serve" if self.laptop else "gunicorn"
+        return [python, "-m", server, "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
                 "-b", f"127.0.0.1:{self.ports[name]}", target]
 
     def metrics_url(self, name: str, kind: str = "web") -> str:

@@ -390,8 +390,10 @@ class Worker:
 
     def _serve_metrics(self) -> None:
         from .observability import metrics, metrics_port, serve_worker_metrics
-        if metrics_port() > 0 and self.metrics_server is None:
-            self.metrics = metrics(self.service)
+        if metrics_port() <= 0:
+            return
+        self.metrics = metrics(self.service)
+        if self.metrics_server is None:   # False: embedded in a web process, whose /metrics has them
             self.metrics_server = serve_worker_metrics(self)
 
     def consumer_infos(self, timeout: float = 2.0) -> dict:

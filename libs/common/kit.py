@@ -20,7 +20,10 @@ few declarations (see docs/CONTRACTS.md "Building a service").
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import threading
 from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
@@ -72,3 +75,77 @@ def worker_main(service: str, build_worker) -> None:
     configure_logging(f"{service}-worker")
     setup_telemetry(f"{service}-worker")
     build_worker().run()
+
+
+def workers_in_web(env=None) -> bool:
+    """WORKERS_IN_WEB=true (`make up`, deploy/dev.env): each service's bus worker runs on a thread of
+    its web process instead of a process of its own — one Python interpreter less per service on a
+    laptop (~20–40 MiB each). Compose and Kubernetes run them apart (scaled and restarted alone)."""
+    return ((env if env is not None else os.environ).get("WORKERS_IN_WEB") or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+class EmbeddedWorker:
+    """A service's Worker (libs/common/bus.py) on an asyncio loop in a daemon thread of this process:
+    the same consumers, relay, commands, periodic jobs and heartbeat as `python -m
+    services.<name>.worker`, started after the web process forks (gunicorn's post_worker_init) and
+    stopped before it exits. Its metrics go to the web process's registry (no listener of its own)."""
+
+    def __init__(self, service: str, build_worker):
+        self.service = service
+        self.build_worker = build_worker
+        self.worker = None
+        self.thread: threading.Thread | None = None
+        self.started = threading.Event()
+        self.error: BaseException | None = None
+
+    def start(self, timeout: float = 30.0) -> "EmbeddedWorker":
+        self.thread = threading.Thread(target=self._run, name=f"{self.service}-worker", daemon=True)
+        self.thread.start()
+        if not self.started.wait(timeout):
+            log.warning("%s: the embedded worker is not up after %.0f s (still trying)", self.service, timeout)
+        return self
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # noqa: BLE001 - logged; /health shows the missing heartbeat
+            self.error = exc
+            log.exception("%s: the embedded worker stopped", self.service)
+        finally:
+            self.started.set()
+
+    async def _main(self) -> None:
+        worker = self.worker = self.build_worker()
+        worker.stop = asyncio.Event()
+        worker.metrics_server = False          # no listener: the web process serves /metrics
+        try:
+            await worker.start()
+        finally:
+            self.started.set()
+        await worker.stop.wait()
+        await worker.shutdown()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        worker, thread = self.worker, self.thread
+        if thread is None or not thread.is_alive():
+            return
+        if worker is not None and worker.loop is not None and worker.stop is not None:
+            worker.loop.call_soon_threadsafe(worker.stop.set)
+        thread.join(timeout)
+
+
+def embed_worker(service: str) -> EmbeddedWorker | None:
+    """Start `services.<service>.worker.build_worker()` in this process when WORKERS_IN_WEB is on and
+    the service has a worker; None otherwise (the gateway, or WORKERS_IN_WEB off)."""
+    if not workers_in_web():
+        return None
+    import importlib
+    try:
+        module = importlib.import_module(f"services.{service}.worker")
+    except ModuleNotFoundError:
+        return None
+    build = getattr(module, "build_worker", None)
+    if build is None:
+        return None
+    log.info("%s: running its worker in this web process (WORKERS_IN_WEB)", service)
+    return EmbeddedWorker(service, build).start()
