@@ -54,8 +54,8 @@ def register(worker, service: NotificationsService, announce) -> None:
         for doc in created:
             by_user.setdefault(doc["userId"], []).append(doc)
         for user_id, docs in by_user.items():
-            announce(f"{LIVE_SUBJECT}.{user_id}", {"ids": [d["_id"] for d in docs],
-                                                   "rows": [row | {"seq": d["seq"]} for row, d in zip(notifications_out(docs), docs)]})
+            rows = [row | {"seq": d["seq"]} for row, d in zip(notifications_out(docs), docs)]
+            announce(f"{LIVE_SUBJECT}.{user_id}", {"ids": [d["_id"] for d in docs], "rows": rows})
 
     def on_identity(envelope: dict) -> None:
         data = envelope.get("data") or {}

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import schemas
+from .responses import render
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def update_card(service, caller, payload, session=None):
 def create_todo(service, caller, payload, session=None):
     data = {k: payload.get(k) for k in ("label", "status", "missionId", "priorityId")}
     service._check_links(caller, data, session=session)
-    return {"todo": service._insert("todos", caller, data, session=session)}
+    return {"todo": render("todos", service._insert("todos", caller, data, session=session))}
 
 
 def update_mission_status(service, caller, payload, session=None):
@@ -57,7 +58,8 @@ def update_mission_status(service, caller, payload, session=None):
     data = {"status": payload["status"]}
     if payload.get("blockedReason") is not None:
         data["blockedReason"] = payload.get("blockedReason")
-    return {"mission": service.update_mission(caller=caller, mission=mission, data=data, session=session)}
+    return {"mission": render("missions", service.update_mission(caller=caller, mission=mission, data=data,
+                                                                 session=session))}
 
 
 EXECUTORS = {

@@ -9,6 +9,7 @@ Any workspace member creates, edits, deletes and submits documents (the gateway 
 `pilotage:write` scope); `review` needs pilotage `reviewer` or `owner`. A wrong transition → 409.
 The tree: `parentId` must name a document of the workspace (400), never the document itself
 (400) nor one of its descendants (409); deleting a document that has children → 409.
+Methods return stored rows (the handlers dump them through `responses.DocumentOut`).
 """
 from __future__ import annotations
 
@@ -17,23 +18,10 @@ import re
 
 from libs.common.context import Caller, require_pilotage
 from libs.common.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
-from libs.common.mongo import is_id, iso, new_id, now, unit_of_work
+from libs.common.mongo import is_id, new_id, now, unit_of_work
 
 from . import events
-
-FIELDS = ("title", "docType", "content", "parentId", "contextType", "contextId", "status", "authorId",
-          "reviewerId", "reviewNotes")
-SUMMARY = tuple(f for f in FIELDS if f != "content")
-
-
-def render(row: dict, *, content: bool = True) -> dict:
-    out = {"id": row["id"]}
-    for f in (FIELDS if content else SUMMARY):
-        out[f] = row.get(f)
-    out["createdAt"] = iso(row.get("createdAt"))
-    out["updatedAt"] = iso(row.get("updatedAt"))
-    return out
-
+from .responses import render_document
 
 class DocumentService:
     def __init__(self, *, store, outbox, client, settings):
@@ -50,8 +38,8 @@ class DocumentService:
         return row
 
     def _publish(self, verb: str, row: dict, caller: Caller, session, **extra) -> None:
-        events.publish(self.outbox, f"pilotage.document.{verb}", {"document": render(row, content=False)} | extra,
-                       caller=caller, session=session)
+        data = {"document": render_document(row, content=False)} | extra
+        events.publish(self.outbox, f"pilotage.document.{verb}", data, caller=caller, session=session)
 
     def _check_size(self, content) -> None:
         if content is not None and len(json.dumps(content, separators=(",", ":"))) > self.settings.max_document_bytes:
@@ -99,10 +87,10 @@ class DocumentService:
         with unit_of_work(self.client) as s:
             created = self.store.insert("documents", doc, session=s)
             self._publish("created", created, caller, s)
-        return render(created)
+        return created
 
     def get(self, *, caller: Caller, document_id: str) -> dict:
-        return render(self.get_or_raise(caller, document_id))
+        return self.get_or_raise(caller, document_id)
 
     def list(self, *, caller: Caller, query: dict) -> tuple[list[dict], str | None]:
         """Summaries (no `content`) in creation order, filtered; (rows, next cursor or None)."""
@@ -112,9 +100,8 @@ class DocumentService:
             filters["parentId"] = None if parent in ("root", "null") else parent
         if query.get("q"):
             filters["title"] = {"$regex": re.escape(query["q"]), "$options": "i"}
-        rows, next_cursor = self.store.page("documents", caller.workspace_id, filters=filters, limit=query.get("limit"),
-                                            cursor=query.get("cursor"), projection={"content": 0})
-        return [render(r, content=False) for r in rows], next_cursor
+        return self.store.page("documents", caller.workspace_id, filters=filters, limit=query.get("limit"),
+                               cursor=query.get("cursor"), projection={"content": 0})
 
     def update(self, *, caller: Caller, document_id: str, data: dict) -> dict:
         current = self.get_or_raise(caller, document_id)
@@ -126,14 +113,14 @@ class DocumentService:
         if data.get("parentId") is not None and data["parentId"] != current.get("parentId"):
             self._check_parent(caller, document_id, data["parentId"])
         if not data:
-            return render(current)
+            return current
         with unit_of_work(self.client) as s:
             updated = self.store.update("documents", caller.workspace_id, document_id, data, session=s)
             if updated is None:
                 raise NotFound("Document not found")
             changed = sorted(k for k in data if current.get(k) != updated.get(k))
             self._publish("updated", updated, caller, s, changedFields=changed)
-        return render(updated)
+        return updated
 
     def delete(self, *, caller: Caller, document_id: str) -> dict:
         current = self.get_or_raise(caller, document_id)
@@ -156,7 +143,7 @@ class DocumentService:
             if updated is None:
                 raise Conflict("The document changed status concurrently")
             self._publish("submitted" if verb == "submit_review" else "reviewed", updated, caller, s)
-        return render(updated)
+        return updated
 
     def submit_review(self, *, caller: Caller, document_id: str) -> dict:
         current = self.get_or_raise(caller, document_id)

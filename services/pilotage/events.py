@@ -55,14 +55,14 @@ def get_documents(documents, payload: dict) -> list[dict]:
     from libs.common.errors import BadRequest
     from libs.common.mongo import is_id
 
-    from .documents import render
+    from .responses import render_document
 
     ids = payload.get("ids")
     if not isinstance(payload.get("workspaceId"), str) or not isinstance(ids, list) or len(ids) > 50:
         raise BadRequest("get_documents needs workspaceId and at most 50 ids")
     wanted = [i for i in dict.fromkeys(ids) if is_id(i)]
     found = {d["id"]: d for d in documents.store.find_by_ids("documents", payload["workspaceId"], wanted)}
-    return [render(found[i]) for i in wanted if i in found]
+    return [render_document(found[i]) for i in wanted if i in found]
 
 
 def register(worker, service, documents=None) -> None:

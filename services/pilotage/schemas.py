@@ -1,4 +1,4 @@
-"""Request schemas of the pilotage endpoints (responses are plain dicts built in service.py).
+"""Request schemas of the pilotage endpoints (the responses are in responses.py).
 
 Limits the reference leaves open (also stated in each endpoint's OpenAPI summary):
 mission objective 1–500, module ≤ 100, blockedReason ≤ 200; priority / todo label 1–300;

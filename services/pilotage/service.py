@@ -4,6 +4,8 @@ and the state. Documents (the knowledge base and its review workflow) live in do
 Roles (API.md §3): any workspace member reads; writes (create / PATCH / DELETE, propose) need the
 pilotage role `reviewer` or `owner`; so do review and apply; changing the cycle needs `owner`.
 Every write other services must hear about records its event in the outbox in the same unit of work.
+Methods return stored rows: the handlers dump them through their routes' response schemas, the events,
+actions' results and commands through the same ones (`responses.render`).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from libs.common.schemas import load
 
 from . import events, schemas
 from .actions import EXECUTORS
+from .responses import render
 from .state import build_state
 
 # collection -> the entity's name (event subjects, `data` keys, messages)
@@ -35,36 +38,6 @@ ENTITY = {
     "docs": "doc",
     "actions": "action",
 }
-# what the API shows of each entity, besides id / createdAt / updatedAt
-PUBLIC = {
-    "missions": ("objective", "module", "status", "blockedReason"),
-    "priorities": ("label", "module", "active", "order"),
-    "todos": ("label", "status", "missionId", "priorityId"),
-    "decisions": ("title", "impact", "missionId"),
-    "docs": ("title", "owner", "sourceType"),
-    "actions": ("actionType", "explanation", "status", "payload", "reason", "result", "error"),
-}
-AUDIT = {
-    "missions": ("createdBy",),
-    "priorities": ("createdBy",),
-    "todos": ("createdBy",),
-    "decisions": ("createdBy",),
-    "docs": ("createdBy",),
-    "actions": ("proposedBy", "reviewedBy", "reviewedAt", "appliedBy", "appliedAt"),
-}
-
-
-def render(name: str, row: dict) -> dict:
-    """An entity as the API shows it."""
-    out = {"id": row["id"]}
-    for f in PUBLIC[name] + AUDIT[name]:
-        value = row.get(f)
-        out[f] = iso(value) if f.endswith("At") else value
-    out["createdAt"] = iso(row.get("createdAt"))
-    out["updatedAt"] = iso(row.get("updatedAt"))
-    return out
-
-
 def error_record(exc: ApiError) -> dict:
     """What `error` records on an action whose apply was refused."""
     return {"statusCode": exc.status, "message": exc.message, "at": iso(now())}
@@ -104,20 +77,19 @@ class PilotageService:
     def _insert(self, name: str, caller: Caller, data: dict, *, session=None) -> dict:
         doc = self._new(caller, data | {"createdBy": caller.user_id})
         created = self.store.insert(name, doc, session=session)
-        out = render(name, created)
-        self._publish(f"pilotage.{ENTITY[name]}.created", {ENTITY[name]: out}, caller, session)
-        return out
+        self._publish(f"pilotage.{ENTITY[name]}.created", {ENTITY[name]: render(name, created)}, caller, session)
+        return created
 
     def _patch(self, name: str, caller: Caller, current: dict, changes: dict, *, session=None) -> dict:
         if not changes:
-            return render(name, current)
+            return current
         updated = self.store.update(name, caller.workspace_id, current["id"], changes, session=session)
         if updated is None:
             raise NotFound(f"{ENTITY[name].capitalize()} not found")
-        out = render(name, updated)
         diff = events.changes_between(current, updated, changes.keys())
-        self._publish(f"pilotage.{ENTITY[name]}.updated", {ENTITY[name]: out, "changes": diff}, caller, session)
-        return out
+        self._publish(f"pilotage.{ENTITY[name]}.updated", {ENTITY[name]: render(name, updated), "changes": diff},
+                      caller, session)
+        return updated
 
     # ------------------------------------------------------------------ generic CRUD
     def create(self, name: str, *, caller: Caller, data: dict) -> dict:
@@ -127,14 +99,13 @@ class PilotageService:
             return self._insert(name, caller, data, session=s)
 
     def get(self, name: str, *, caller: Caller, entity_id: str) -> dict:
-        return render(name, self.get_or_raise(name, caller, entity_id))
+        return self.get_or_raise(name, caller, entity_id)
 
     def list(self, name: str, *, caller: Caller, filters: dict | None = None, limit: int | None = None,
              cursor: str | None = None) -> tuple[list[dict], str | None]:
         """(rows, next cursor or None), in creation order."""
         filters = {k: v for k, v in (filters or {}).items() if v is not None}
-        rows, next_cursor = self.store.page(name, caller.workspace_id, filters=filters, limit=limit, cursor=cursor)
-        return [render(name, r) for r in rows], next_cursor
+        return self.store.page(name, caller.workspace_id, filters=filters, limit=limit, cursor=cursor)
 
     def update(self, name: str, *, caller: Caller, entity_id: str, data: dict) -> dict:
         current = self.get_or_raise(name, caller, entity_id)
@@ -225,9 +196,8 @@ class PilotageService:
                "reviewedBy": None, "reviewedAt": None, "appliedBy": None, "appliedAt": None, "applyingAt": None}
         with unit_of_work(self.client) as s:
             created = self.store.insert("actions", self._new(caller, row), session=s)
-            out = render("actions", created)
-            self._publish("pilotage.action.proposed", {"action": out}, caller, s)
-        return out
+            self._publish("pilotage.action.proposed", {"action": render("actions", created)}, caller, s)
+        return created
 
     def propose_from_command(self, payload: dict) -> dict:
         """cmd.pilotage.propose_action — how an agent proposes without going through HTTP."""
@@ -236,7 +206,7 @@ class PilotageService:
                         org={"id": payload.get("orgId")}, ws={"id": payload["workspaceId"]})
         data = load(schemas.ActionIn(), {k: payload.get(k) for k in ("actionType", "explanation", "payload")
                                          if k in payload})
-        return self._propose(caller, data)
+        return render("actions", self._propose(caller, data))
 
     def update_action(self, *, caller: Caller, action: dict, data: dict) -> dict:
         """PATCH: only a `suggested` action may still be edited (409 otherwise)."""
@@ -259,9 +229,8 @@ class PilotageService:
                                         expect={"status": "suggested"}, session=s)
             if updated is None:
                 raise Conflict("The action was reviewed concurrently")
-            out = render("actions", updated)
-            self._publish("pilotage.action.reviewed", {"action": out}, caller, s)
-        return out
+            self._publish("pilotage.action.reviewed", {"action": render("actions", updated)}, caller, s)
+        return updated
 
     def apply(self, *, caller: Caller, action_id: str) -> dict:
         """Perform an approved action through the service that owns its target.
@@ -309,6 +278,5 @@ class PilotageService:
                                     expect={"status": "approved"}, session=session)
         if updated is None:
             raise Conflict("The action is no longer approved")
-        out = render("actions", updated)
-        self._publish("pilotage.action.applied", {"action": out}, caller, session)
-        return out
+        self._publish("pilotage.action.applied", {"action": render("actions", updated)}, caller, session)
+        return updated

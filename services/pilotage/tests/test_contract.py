@@ -16,9 +16,11 @@ from .conftest import workspace_id
 TSV = Path(__file__).resolve().parents[3] / "docs" / "endpoints.tsv"   # the contract, kept in the repository
 
 
-def test_every_pilotage_endpoint_is_declared(base, owner):
+def test_every_pilotage_endpoint_is_declared(base):
     import re
-    doc = owner.get("/openapi.json").json()
+
+    import requests
+    doc = requests.get(base + "/openapi.json", timeout=30).json()
     declared = {(m.upper(), re.sub(r"\{[^}]*\}", "{}", p)) for p, ops in doc["paths"].items() for m in ops}
     rows = [line.split("\t") for line in TSV.read_text().splitlines()[1:] if line.strip()]
     wanted = {(r[0], re.sub(r":[A-Za-z_]+", "{}", r[1])) for r in rows if r[2] == "pilotage"}
