@@ -97,8 +97,8 @@ class Stack:
         if kind == "worker":
             return [python, "-m", f"services.{name}.worker"]
         if name in ASGI_SERVICES:
-            return [python, "-m", "uvicorn", "--factory", f"services.{name}.app:create_app", "--host", "127.0.0.1",
-                    "--port", str(self.ports[name]), "--no-access-log", "--timeout-graceful-shutdown", "5"]
+            return [python, "-m", "libs.common.asgi", f"services.{name}.app:create_app", "--host", "127.0.0.1",
+                    "--port", str(self.ports[name]), "--timeout-graceful-shutdown", "5"]
         target = "gateway.app:create_app()" if name == "gateway" else f"services.{name}.app:create_app()"
         server = "devtools.serve" if self.laptop else "gunicorn"
         return [python, "-m", server, "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),

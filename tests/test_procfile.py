@@ -20,7 +20,7 @@ def test_every_built_service_runs_web_and_worker_on_its_port():
     procs = _procfile()
     for name in built_services():
         if name in ASGI_SERVICES:
-            assert procs[name].split()[:3] == ["uvicorn", "--factory", f"services.{name}.app:create_app"]
+            assert procs[name].split()[:4] == ["python", "-m", "libs.common.asgi", f"services.{name}.app:create_app"]
             assert f"--host 127.0.0.1 --port {DEFAULT_PORTS[name]}" in procs[name]
         else:
             assert f"services.{name}.app:create_app()" in procs[name]

@@ -162,8 +162,25 @@ def _run_hooks(hooks: list) -> None:
             log.exception("after-commit hook failed")
 
 
+_shared: dict = {}
+_shared_lock = threading.Lock()
+
+
 def connect(uri: str, app_name: str) -> MongoClient:
-    """Build a client. Call this inside `create_app` / the worker, never at import (fork safety)."""
+    """Build a client. Call this inside `create_app` / the worker, never at import (fork safety).
+    With WORKERS_IN_WEB (`make up`) a web process and the bus worker on its thread share one client:
+    one pool and one set of driver threads, each of which wakes twice a second even when idle."""
+    from .kit import workers_in_web
+    if not workers_in_web():
+        return _client(uri, app_name)
+    with _shared_lock:
+        key = (os.getpid(), uri)
+        if key not in _shared:
+            _shared[key] = _client(uri, app_name)
+        return _shared[key]
+
+
+def _client(uri: str, app_name: str) -> MongoClient:
     # MONGO_HEARTBEAT_MS: how often the driver's monitor pings each server (pymongo's 10 s by
     # default; `make up` sets 30 s: a failed operation is noticed at once either way).
     heartbeat = int(os.environ.get("MONGO_HEARTBEAT_MS") or 10_000)
