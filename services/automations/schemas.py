@@ -7,9 +7,9 @@
 """
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
-from libs.common.schemas import Enum, IdStr, IsoDateTime, Name, StrictSchema
+from libs.common.schemas import Enum, IdStr, IsoDateTime, IsoTime, Name, StrictSchema
 
 TRIGGERS = ("task_moved", "task_created", "checklist_complete", "due_date_reached", "task_status_changed",
             "task_assigned", "task_added_to_board")
@@ -165,35 +165,56 @@ class TraceQuery(Schema):
     cursor = fields.String(load_default=None)
 
 
-# ---------------------------------------------------------------- responses (OpenAPI)
+# ---------------------------------------------------------------- responses
+# Handlers return `XOut().dump(stored document)` of the schema their route declares.
+class ConditionsOut(Schema):
+    fromColumnId, toColumnId, columnId = fields.String(), fields.String(), fields.String()
+    priority, labelId = fields.String(metadata={"enum": list(PRIORITIES)}), fields.String()
+    assigneeId = fields.String(allow_none=True, metadata={"description": "null = the card is unassigned"})
+
+
 class ActionOut(Schema):
-    type = fields.String()
-    params = fields.Dict()
+    type = fields.String(metadata={"enum": list(PARAMS)})
+    params = fields.Dict(metadata={"description": "per type: move_card {columnId | columnName}, assign "
+                                                  "{assigneeId}, set_priority {priority}, add_label {labelId}, "
+                                                  "add_comment {content}, archive_card {}, set_due_date "
+                                                  "{dueDate | inDays}, notify {userIds?, message}"})
 
 
 class RuleOut(Schema):
-    id, projectId, name, trigger = fields.String(), fields.String(), fields.String(), fields.String()
-    conditions = fields.Dict()
+    id, projectId, name = fields.String(), fields.String(), fields.String()
+    trigger = fields.String(metadata={"enum": list(TRIGGERS)})
+    conditions = fields.Nested(ConditionsOut, metadata={"description": "every key present must hold ({} = always)"})
     action = fields.Nested(ActionOut)
     enabled = fields.Boolean()
-    disabledReason = fields.String(allow_none=True)
-    createdBy = fields.String()
-    createdAt, updatedAt = fields.String(), fields.String()
+    disabledReason = fields.String(allow_none=True, dump_default=None,
+                                   metadata={"description": "why the rule disabled itself (cleared by enabling it)"})
+    createdBy = fields.String(allow_none=True, dump_default=None)
+    createdAt, updatedAt = IsoTime(), IsoTime()
+
+    @pre_dump
+    def _defaults(self, rule, **kwargs):
+        action = rule.get("action") or {}
+        return rule | {"conditions": rule.get("conditions") or {},
+                       "action": {"type": action.get("type"), "params": action.get("params") or {}},
+                       "updatedAt": rule.get("updatedAt") or rule.get("createdAt")}
 
 
 class ChainOut(Schema):
-    id = fields.String()
+    id = fields.String(metadata={"description": "the event id of the user change that started the chain"})
     depth = fields.Integer()
 
 
 class TraceOut(Schema):
-    id, ruleId, actorId, targetCardId, triggeredBy = (fields.String(), fields.String(), fields.String(),
-                                                      fields.String(allow_none=True), fields.String())
-    chain = fields.Nested(ChainOut)
-    result = Enum(("success", "skipped", "failed"))
-    detail = fields.String()
-    durationMs = fields.Integer()
-    createdAt = fields.String()
+    id, ruleId = fields.String(), fields.String()
+    actorId, targetCardId, triggeredBy = (fields.String(allow_none=True, dump_default=None),
+                                          fields.String(allow_none=True, dump_default=None),
+                                          fields.String(allow_none=True, dump_default=None))
+    chain = fields.Nested(ChainOut, dump_default=dict)
+    result = fields.String(metadata={"enum": ["success", "skipped", "failed"]})
+    detail = fields.String(allow_none=True, dump_default=None)
+    durationMs = fields.Integer(dump_default=0)
+    createdAt = IsoTime()
 
 
 class ChangeOut(Schema):
@@ -202,9 +223,11 @@ class ChangeOut(Schema):
 
 
 class TestActionOut(Schema):
-    type = fields.String()
+    type = fields.String(metadata={"enum": list(PARAMS)})
     params = fields.Dict()
     changes = fields.Dict(keys=fields.String(), values=fields.Nested(ChangeOut))
+    error = fields.String(metadata={"description": "why the action could not run on the card (absent when it "
+                                                   "could)"})
 
 
 class TestOut(Schema):

@@ -5,7 +5,8 @@ A rule belongs to one project of the caller's workspace: every lookup is scoped 
 (workspaceId, projectId, id), so an id from elsewhere is a 404. The project itself, its columns and
 labels are boards' (cmd.boards.project_refs); workspace membership is identity's.
 Nothing here is published: no other service acts on rule changes. Runs happen in the worker
-(execution.py), never on the request path.
+(execution.py), never on the request path. Methods return stored documents: the handlers dump them
+through their routes' response schemas (schemas.RuleOut, TraceOut).
 """
 from __future__ import annotations
 
@@ -20,22 +21,6 @@ from . import engine
 from .actions import check_condition_refs, check_refs, preview
 from .schemas import MOVE_TRIGGERS
 from .storage import Stores
-
-
-def render_rule(rule: dict) -> dict:
-    return {"id": rule["id"], "projectId": rule["projectId"], "name": rule["name"], "trigger": rule["trigger"],
-            "conditions": dict(rule.get("conditions") or {}),
-            "action": {"type": rule["action"]["type"], "params": dict(rule["action"].get("params") or {})},
-            "enabled": rule["enabled"], "disabledReason": rule.get("disabledReason"),
-            "createdBy": rule.get("createdBy"), "createdAt": iso(rule["createdAt"]),
-            "updatedAt": iso(rule.get("updatedAt") or rule["createdAt"])}
-
-
-def render_trace(trace: dict) -> dict:
-    return {"id": trace["id"], "ruleId": trace["ruleId"], "actorId": trace.get("actorId"),
-            "targetCardId": trace.get("targetCardId"), "triggeredBy": trace.get("triggeredBy"),
-            "chain": dict(trace.get("chain") or {}), "result": trace["result"], "detail": trace.get("detail"),
-            "durationMs": trace.get("durationMs", 0), "createdAt": iso(trace["createdAt"])}
 
 
 def _stored_action(action: dict) -> dict:
@@ -126,19 +111,19 @@ class AutomationsService:
                "updatedAt": stamp}
         if name_key is not None:
             doc["nameKey"] = name_key
-        return render_rule(self.rules.insert(doc))
+        return self.rules.insert(doc)
 
     def list(self, *, caller: Caller, project_id: str) -> list[dict]:
         self.project_refs(caller, project_id)
-        return [render_rule(r) for r in self.rules.list(caller.workspace_id, project_id)]
+        return self.rules.list(caller.workspace_id, project_id)
 
     def get(self, *, caller: Caller, project_id: str, rule_id: str) -> dict:
-        return render_rule(self.get_or_raise(caller, project_id, rule_id))
+        return self.get_or_raise(caller, project_id, rule_id)
 
     def update(self, *, caller: Caller, project_id: str, rule_id: str, data: dict) -> dict:
         rule = self.get_or_raise(caller, project_id, rule_id)
         if not data:
-            return render_rule(rule)
+            return rule
         trigger = data.get("trigger", rule["trigger"])
         conditions = data.get("conditions", rule.get("conditions") or {})
         action = _stored_action(data["action"]) if "action" in data else rule["action"]
@@ -160,7 +145,7 @@ class AutomationsService:
         updated = self.rules.update(caller.workspace_id, project_id, rule["id"], values)
         if updated is None:
             raise NotFound("Automation rule not found")
-        return render_rule(updated)
+        return updated
 
     @staticmethod
     def _enabled_values(enabled: bool) -> dict:
@@ -173,7 +158,7 @@ class AutomationsService:
         updated = self.rules.update(caller.workspace_id, project_id, rule["id"], self._enabled_values(target))
         if updated is None:
             raise NotFound("Automation rule not found")
-        return render_rule(updated)
+        return updated
 
     def delete(self, *, caller: Caller, project_id: str, rule_id: str) -> dict:
         rule = self.get_or_raise(caller, project_id, rule_id)
@@ -191,7 +176,7 @@ class AutomationsService:
         if len(rows) > limit:
             rows = rows[:limit]
             next_cursor = encode_cursor(rows[-1]["createdAtMs"], rows[-1]["id"])
-        return [render_trace(t) for t in rows], next_cursor
+        return rows, next_cursor
 
     # ------------------------------------------------------------------ dry run
     def test(self, *, caller: Caller, project_id: str, rule_id: str, card_id: str,
