@@ -71,6 +71,8 @@ def from_doc(doc: dict | None) -> dict | None:
 #   a compound index containing `_id` breaks inserts      never index `_id` with other keys
 #   a plain equality filter `{f: v}` ignores the index   hot indexed queries filter with `{f: {"$eq": v}}`
 #   (`{f: {"$eq": v}}` uses it)
+#   `count_documents` ($match + $group/$sum) groups in   count() ($match + $count, counted by the
+#   Python, row by row: 6 ms at 100 matches, 194 at 5,000  server): ~1 ms at any size (bench/count.py)
 
 CURRENT = object()   # in set_update(): "the server's current date" (`$currentDate`)
 
@@ -138,6 +140,12 @@ def reader(*, dates: tuple[str, ...] = (), bools: tuple[str, ...] = ()):
                 doc[key] = read_bool(doc[key])
         return doc
     return out
+
+
+def count(col, query: dict, *, session=None) -> int:
+    """`col.count_documents(query)` at the cost of the index lookup on both servers (see the table)."""
+    rows = list(col.aggregate([{"$match": query}, {"$count": "n"}], session=session))
+    return rows[0]["n"] if rows else 0
 
 
 # ----------------------------------------------------------------------------- after commit

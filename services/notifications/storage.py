@@ -18,13 +18,13 @@ from datetime import datetime
 from pymongo import ASCENDING, DESCENDING, InsertOne
 from pymongo.errors import BulkWriteError, OperationFailure
 
-from libs.common.mongo import ensure_collections, is_id, set_update
+from libs.common.mongo import count, ensure_collections, is_id, set_update
 
 log = logging.getLogger(__name__)
 COLLECTIONS = ("notifications", "outbox", "processed_events", "dead_letters")
 TTL_INDEX = "createdAt_ttl"
-# `{"readAt": None}` is what one would write, but the embedded stand-in's count_documents
-# matches nothing with it once (userId, readAt) is indexed; `$eq: None` means the same on MongoDB.
+# `{"readAt": None}` is what one would write, but the embedded stand-in's count matches nothing
+# with it once (userId, readAt) is indexed; `$eq: None` means the same on MongoDB.
 UNREAD = {"$eq": None}
 # `$currentDate`, not `$set: {readAt: now()}`: the stand-in stores a datetime given to `$set` as text.
 MARK_READ = set_update(stamp=("readAt",))
@@ -115,7 +115,7 @@ class NotificationStore:
         return list(self.col.find(query).sort([("seq", DESCENDING), ("_id", DESCENDING)]).limit(limit))
 
     def count_unread(self, *, user_id: str) -> int:
-        return self.col.count_documents({"userId": user_id, "readAt": UNREAD})
+        return count(self.col, {"userId": {"$eq": user_id}, "readAt": UNREAD})
 
     def by_ids(self, *, user_id: str, ids: list[str]) -> list[dict]:
         ids = [i for i in ids if is_id(i)]

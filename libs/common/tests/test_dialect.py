@@ -16,6 +16,7 @@ from libs.common.mongo import (
     _is_stand_in,
     after_commit,
     connect,
+    count,
     ensure_collections,
     from_ms,
     new_id,
@@ -171,3 +172,15 @@ def test_an_equality_filter_uses_the_index_only_as_eq(server):
         assert "USING INDEX" not in plan({"projectId": "p"})        # gap: a plain equality scans the table
         assert "USING INDEX" in plan({"projectId": {"$eq": "p"}})   # rule: `$eq` on hot indexed queries
     assert col.count_documents({"projectId": {"$eq": "p"}}) == col.count_documents({"projectId": "p"}) == 5
+
+
+def test_count_is_count_documents_without_its_cost(server):
+    client, col, stand_in = server
+    col.create_index([("projectId", 1), ("rank", 1)])
+    col.insert_many([{"_id": new_id(), "projectId": "p" if i % 4 else "q", "rank": i} for i in range(2000)])
+    flt = {"projectId": {"$eq": "p"}, "rank": {"$lt": 1000}}
+    assert count(col, flt) == col.count_documents(flt) == 750
+    assert count(col, {"projectId": {"$eq": "none"}}) == col.count_documents({"projectId": "none"}) == 0
+    assert count(col, {"readAt": {"$eq": None}, "projectId": {"$eq": "q"}}) == 500   # missing field = None
+
+    # the cost (the gap) is a figure, not an assertion: bench/count.py

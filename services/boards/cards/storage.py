@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
 
+from libs.common.mongo import count
+
 from ..ranks import GAP, dense_orders
 from ..storage import eq, insert, insert_many, out, update
 
@@ -49,8 +51,8 @@ class CardStore:
 
     def position(self, card: dict, session=None) -> int:
         """The dense `order` of one card: how many cards of its column rank before it."""
-        return self.cards.count_documents({"projectId": eq(card["projectId"]), "columnId": eq(card["columnId"]),
-                                           "rank": {"$lt": card.get("rank", 0)}}, session=session)
+        return count(self.cards, {"projectId": eq(card["projectId"]), "columnId": eq(card["columnId"]),
+                                  "rank": {"$lt": card.get("rank", 0)}}, session=session)
 
     def with_position(self, card: dict | None, session=None) -> dict | None:
         if card is not None:
