@@ -1,8 +1,8 @@
 """The S3-compatible object store holding attachment bytes (SeaweedFS by default, MinIO or AWS in
 production). The only module of boards that speaks boto3.
 
-    objects = ObjectStore.from_settings(settings)   # no network call here
-    objects.start()                                  # creates the bucket in the background, retrying
+    objects = ObjectStore.from_settings(settings)   # no network call, no boto3 client yet
+    objects.start()                                  # a no-op: client and bucket are made on first use
     objects.put(key, fileobj, size=..., content_type=...)
     obj = objects.get(key)                           # obj.length, obj.chunks() -> iterator of bytes
     objects.delete(key)                              # idempotent: a missing key is not an error
@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 
 import boto3
@@ -64,27 +66,33 @@ class ObjectStore:
         self.endpoint = endpoint
         self.bucket = bucket
         self.region = region
-        session = boto3.session.Session()
-
-        def client(**config):
-            # Path-style addressing: SeaweedFS and MinIO serve one host, not bucket subdomains.
-            # Checksums only when required: S3-compatible servers differ on the newer trailers.
-            return session.client(
-                "s3", endpoint_url=endpoint, aws_access_key_id=access_key, aws_secret_access_key=secret_key,
-                region_name=region,
-                config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                              request_checksum_calculation="when_required",
-                              response_checksum_validation="when_required", **config))
-
-        self.s3 = client(connect_timeout=connect_timeout, read_timeout=read_timeout,
-                         retries={"max_attempts": max_attempts, "mode": "standard"}, max_pool_connections=pool)
-        # /health must answer fast: one try, short timeouts.
-        self._probe = client(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1, "mode": "standard"},
-                             max_pool_connections=2)
+        self._settings = dict(access_key=access_key, secret_key=secret_key, connect_timeout=connect_timeout,
+                              read_timeout=read_timeout, max_attempts=max_attempts, pool=pool)
+        self._s3 = None
+        self._lock = threading.Lock()
         self._bucket_ready = threading.Event()
         self._health = (0.0, False)
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
+
+    @property
+    def s3(self):
+        """The boto3 client, made on first use: its S3 model is ~14 MiB a process pays only once
+        attachments are used (a stack at rest, or one without attachments, never pays it)."""
+        if self._s3 is None:
+            with self._lock:
+                if self._s3 is None:
+                    o = self._settings
+                    # Path-style addressing: SeaweedFS and MinIO serve one host, not bucket subdomains.
+                    # Checksums only when required: S3-compatible servers differ on the newer trailers.
+                    self._s3 = boto3.session.Session().client(
+                        "s3", endpoint_url=self.endpoint, aws_access_key_id=o["access_key"],
+                        aws_secret_access_key=o["secret_key"], region_name=self.region,
+                        config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                                      request_checksum_calculation="when_required",
+                                      response_checksum_validation="when_required",
+                                      connect_timeout=o["connect_timeout"], read_timeout=o["read_timeout"],
+                                      retries={"max_attempts": o["max_attempts"], "mode": "standard"},
+                                      max_pool_connections=o["pool"]))
+        return self._s3
 
     @classmethod
     def from_settings(cls, settings) -> "ObjectStore":
@@ -111,38 +119,23 @@ class ObjectStore:
         self._bucket_ready.set()
 
     def start(self) -> "ObjectStore":
-        """Ensure the bucket in a daemon thread, retrying with backoff: never blocks start-up."""
-        if self._thread is not None:
-            return self
-
-        def run():
-            delay = 0.2
-            while not self._stop.is_set():
-                try:
-                    self.ensure_bucket()
-                    return
-                except (BotoCoreError, ClientError) as exc:
-                    log.warning("S3 bucket %s not ready at %s (%s); retrying in %.1fs",
-                                self.bucket, self.endpoint, exc, delay)
-                    self._stop.wait(delay)
-                    delay = min(delay * 2, 5)
-
-        self._thread = threading.Thread(target=run, name="s3-bucket-setup", daemon=True)
-        self._thread.start()
+        """Nothing to do at start-up: the client and the bucket are made on first use (`_call`),
+        so a stack that stores no attachment never loads boto3's S3 model."""
         return self
 
-    def stop(self) -> None:
-        """Stop retrying the bucket set-up (tests, shutdown)."""
-        self._stop.set()
-
     def healthy(self) -> bool:
-        """Whether the bucket answers; cached for a second so /health polling stays cheap."""
+        """Whether the S3 endpoint answers HTTP (any answer below 500: anonymous requests are refused,
+        which proves it is up); cached for a second so /health polling stays cheap. A plain request,
+        not boto3: /health must not load the S3 model either."""
         checked_at, ok = self._health
         if time.monotonic() - checked_at < 1.0:
             return ok
         try:
-            self._probe.head_bucket(Bucket=self.bucket)
-            ok = True
+            with urllib.request.urlopen(urllib.request.Request(self.endpoint.rstrip("/") + "/", method="HEAD"),
+                                        timeout=2) as resp:
+                ok = resp.status < 500
+        except urllib.error.HTTPError as exc:
+            ok = exc.code < 500
         except Exception:  # noqa: BLE001 - health reports, never raises
             ok = False
         self._health = (time.monotonic(), ok)
@@ -151,6 +144,11 @@ class ObjectStore:
     # ---------------------------------------------------------------- objects
     def _call(self, fn, **kwargs):
         """One S3 call; a missing bucket (S3 came up after us, or was wiped) is created once."""
+        if not self._bucket_ready.is_set():
+            try:
+                self.ensure_bucket()
+            except (BotoCoreError, ClientError) as exc:
+                raise ObjectStoreError(f"S3 unreachable: {exc}") from exc
         for attempt in (1, 2):
             try:
                 return fn(Bucket=self.bucket, **kwargs)

@@ -3,6 +3,7 @@ Projects and cards are made through the boards core's endpoints; S3 is checked w
 Mongo with pymongo directly."""
 from __future__ import annotations
 
+import io
 import uuid
 from urllib.parse import quote
 
@@ -561,22 +562,18 @@ def test_health_reports_s3(stack):
     assert down.healthy() is False
 
 
-def test_bucket_is_created_in_the_background_without_blocking(stack, s3):
-    import time
-
+def test_no_s3_client_until_first_use_which_creates_the_bucket(stack, s3):
     bucket = f"test-{uuid.uuid4().hex[:12]}"
-    dead = ObjectStore(endpoint="http://127.0.0.1:9", bucket=bucket, access_key="stellary",
-                       secret_key="stellary-secret", region="us-east-1")
     live = ObjectStore(endpoint=f"http://127.0.0.1:{stack.infra.s3_port}", bucket=bucket,
-                       access_key="stellary", secret_key="stellary-secret", region="us-east-1")
-    started = time.monotonic()
-    dead.start()
-    live.start()
-    assert time.monotonic() - started < 0.5          # start() never waits for S3
+                       access_key="stellary", secret_key="stellary-secret", region="us-east-1").start()
     try:
-        assert dead.healthy() is False
-        wait_until(live.healthy, timeout=15, interval=0.2, message="bucket created")
-        s3.head_bucket(Bucket=bucket)
+        assert live._s3 is None                       # start() loads nothing and calls nobody
+        assert live.healthy() is True                 # /health: a plain HTTP probe, still no client
+        assert live._s3 is None
+        live.put("k", io.BytesIO(b"hello"), size=5, content_type="text/plain")
+        s3.head_bucket(Bucket=bucket)                 # the first use made the bucket
+        assert b"".join(live.get("k").chunks()) == b"hello"
+        live.delete("k")
+        assert not live.exists("k")
     finally:
-        dead.stop()
         s3.delete_bucket(Bucket=bucket)
