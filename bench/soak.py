@@ -3,10 +3,13 @@ service, free ports, a temporary directory) for a while, then what it did minute
 
     .venv/bin/python bench/soak.py                       # 10 minutes (SOAK_SECONDS or --seconds)
     .venv/bin/python bench/soak.py --seconds 120 --workers 4 --streams 6 --minute 30
+    .venv/bin/python bench/soak.py --laptop              # make up's layout (deploy/dev.env)
 
 Traffic: `--workers` threads, each a user of one shared workspace and project, loop over a weighted
 mix — board and card reads (50 %), card writes: create, rename, comment (25 %), moves between
-columns (15 %), 20 KiB attachment uploads (10 %) — while `--streams` SSE clients keep
+columns (15 %), 20 KiB attachment uploads (10 %); past WORKING_SET cards each create deletes the
+oldest card (and its attachments), and 1 read in 20 marks the user's notifications read, so the
+data set stays steady — while `--streams` SSE clients keep
 GET /notifications/stream open (each reconnects after `--stream-life` seconds).
 
 Printed per minute (`--minute` seconds, to see the trend on a short run): requests, 5xx, latency
@@ -108,6 +111,11 @@ def setup(base: str, users: int):
     return members, P, columns, cards
 
 
+# Cards kept on the board: past it, each create deletes the oldest card (and its attachments), so
+# memory is measured on a steady data set — what grows then grows with time, not with data.
+WORKING_SET = 300
+
+
 def traffic(client, P, columns, cards, rec: Recorder, stop: threading.Event, seed: int) -> None:
     rng = random.Random(seed)
     kinds = [k for k, w in MIX for _ in range(w)]
@@ -118,13 +126,21 @@ def traffic(client, P, columns, cards, rec: Recorder, stop: threading.Event, see
         started = time.perf_counter()
         try:
             if kind == "read":
-                r = client.get(rng.choice([P, P + "/cards", P + "/columns", f"{P}/cards/{card}", "/notifications"]))
+                if rng.random() < 0.05:   # users read their notifications: the unread set stays bounded
+                    r = client.patch("/notifications/read-all")
+                else:
+                    r = client.get(rng.choice([P, P + "/cards", P + "/columns", f"{P}/cards/{card}", "/notifications"]))
             elif kind == "write":
                 action = rng.random()
                 if action < 0.4:
                     r = client.post(f"{P}/columns/{rng.choice(columns)}/cards", json={"title": f"soak {rng.random():.6f}"})
-                    if r.status_code == 201 and len(cards) < 400:
+                    if r.status_code == 201:
                         cards.append(r.json()["id"])
+                    if len(cards) > WORKING_SET:   # a steady data set: the oldest card goes (and its files)
+                        try:
+                            client.delete(f"{P}/cards/{cards.pop(0)}")
+                        except IndexError:
+                            pass
                 elif action < 0.7:
                     r = client.patch(f"{P}/cards/{card}", json={"title": f"renamed {rng.random():.6f}"})
                 else:
@@ -163,6 +179,8 @@ def main(argv=None) -> int:
     parser.add_argument("--minute", type=float, default=60.0, help="the reporting interval, in seconds")
     parser.add_argument("--warmup", type=int, default=1, help="intervals left out of the growth check")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--laptop", action="store_true",
+                        help="make up's layout: each service one process, its bus worker on a thread")
     parser.add_argument("--streams", type=int, default=6)
     parser.add_argument("--stream-life", type=float, default=20.0)
     parser.add_argument("--slow-ms", type=int, default=int(os.environ.get("MONGO_SLOW_MS") or 50),
@@ -172,7 +190,7 @@ def main(argv=None) -> int:
     root = Path(tempfile.mkdtemp(prefix="stellary-soak-"))
     print(f"starting a stack in {root} …", flush=True)
     env = {"NOTIFICATIONS_STREAM_HEARTBEAT": "5s", "ACCESS_LOG": "", "MONGO_SLOW_MS": str(args.slow_ms)}
-    stack = Stack.start(root, extra_env=env)
+    stack = Stack.start(root, extra_env=env, laptop=args.laptop)
     try:
         return run(stack, args)
     finally:

@@ -83,7 +83,7 @@ class NotificationStore:
         return self.col.find_one({"_id": notification_id, "userId": user_id})
 
     def mark_all_read(self, *, user_id: str) -> int:
-        return self.col.update_many({"userId": user_id, "readAt": UNREAD}, MARK_READ).modified_count
+        return self.col.update_many({"userId": {"$eq": user_id}, "readAt": UNREAD}, MARK_READ).modified_count
 
     def delete_for_org(self, org_id: str) -> int:
         return self.col.delete_many({"orgId": org_id}).deleted_count
@@ -92,7 +92,7 @@ class NotificationStore:
         return self.col.delete_many({"workspaceId": workspace_id}).deleted_count
 
     def delete_for_member(self, *, user_id: str, workspace_id: str | None = None, org_id: str | None = None) -> int:
-        query = {"userId": user_id}
+        query: dict = {"userId": {"$eq": user_id}}
         if workspace_id:
             query["workspaceId"] = workspace_id
         if org_id:
@@ -106,7 +106,7 @@ class NotificationStore:
     def list(self, *, user_id: str, limit: int, unread_only: bool = False,
              after: tuple[int, str] | None = None) -> list[dict]:
         """Newest first; `after` = the (seq, id) of the last row of the previous page."""
-        query: dict = {"userId": user_id}
+        query: dict = {"userId": {"$eq": user_id}}   # `$eq`: the stand-in then uses (userId, seq)
         if unread_only:
             query["readAt"] = UNREAD
         if after is not None:
@@ -121,9 +121,9 @@ class NotificationStore:
         ids = [i for i in ids if is_id(i)]
         if not ids:
             return []
-        return list(self.col.find({"userId": user_id, "_id": {"$in": ids}}))
+        return list(self.col.find({"userId": {"$eq": user_id}, "_id": {"$in": ids}}))
 
     def recent_keys(self, *, user_id: str, since_seq: int, limit: int = 1000) -> list[tuple[int, str]]:
         """(seq, id) of the user's notifications with seq > since_seq, oldest first."""
-        rows = self.col.find({"userId": user_id, "seq": {"$gt": since_seq}}, {"_id": 1, "seq": 1})
+        rows = self.col.find({"userId": {"$eq": user_id}, "seq": {"$gt": since_seq}}, {"_id": 1, "seq": 1})
         return [(r["seq"], r["_id"]) for r in rows.sort([("seq", ASCENDING), ("_id", ASCENDING)]).limit(limit)]
