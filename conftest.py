@@ -38,8 +38,8 @@ def bob(base):
 # ---- responses checked against /openapi.json (tests/openapi_check.py)
 # The suites whose every Client response of the RESPONSES_TAGGED services' operations must match the
 # document the gateway serves. A service whose handlers dump their declared response schemas joins the tags.
-RESPONSES_CHECKED = ("services/boards/", "services/webhooks/", "services/agents/", "services/notifications/", "services/pilotage/", "services/automations/", "services/mcp/", "tests/test_reference_walkthrough.py", "tests/test_tenant_isolation.py")
-RESPONSES_TAGGED = ("boards", "webhooks", "agents", "notifications", "pilotage", "documents", "automations")
+RESPONSES_CHECKED = ("services/boards/", "services/identity/", "services/webhooks/", "services/agents/", "services/notifications/", "services/pilotage/", "services/automations/", "services/mcp/", "tests/test_reference_walkthrough.py", "tests/test_tenant_isolation.py")
+RESPONSES_TAGGED = ("boards", "identity", "webhooks", "agents", "notifications", "pilotage", "documents", "automations")
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import requests
 
 from tests.openapi_check import undeclared_responses
 
-DECLARED = ("notifications", "pilotage", "documents", "automations")
+DECLARED = ("identity", "notifications", "pilotage", "documents", "automations")
 
 
 def test_every_operation_declares_its_success_body_and_errors(base):

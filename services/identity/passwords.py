@@ -1,8 +1,14 @@
-"""Password hashing with argon2id (argon2-cffi). Parameters from settings."""
+"""Password hashing with argon2id (argon2-cffi), parameters from settings; and the digest of the secrets
+identity hands out (invitation tokens, PATs), which is all it stores of them."""
+import hashlib
 import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class Passwords:

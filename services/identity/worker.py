@@ -1,28 +1,33 @@
 """The identity worker: relays the outbox and answers identity commands.
 
-Commands (request/reply on cmd.identity.<verb>, queue group "identity"):
-    workspace_member   {workspaceId, userId | email} -> {userId, email, name, role, pilotageRole}  (404 if not a member)
-    workspace_members  {workspaceId}                 -> [{userId, email, name, role, pilotageRole}]
-    users              {ids: [...]}                  -> [{id, email, name}]
+Commands (request/reply on cmd.identity.<verb>, queue group "identity"), each answered by the domain
+that owns the data and dumped through its response schema:
+    workspace_member   {workspaceId, userId | email} -> {userId, email, name, role, pilotageRole, joinedAt}
+                       (404 if not a member)                                    workspaces/members.py
+    workspace_members  {workspaceId}                 -> [the same rows]         workspaces/members.py
+    users              {ids: [...]}                  -> [{id, email, name}]     accounts/service.py
 """
 from libs.common.bus import Worker
 from libs.common.kit import worker_main
 from libs.common.mongo import connect, ensure_in_background
 
-from .app import build_service
+from .accounts.schemas import UserOut
+from .app import build_services
 from .settings import Settings
+from .workspaces.schemas import WsMemberOut
 
 
 def build_worker(config: dict | None = None) -> Worker:
     settings = Settings(config)
     client = connect(settings.mongo_uri, "identity-worker")
-    service = build_service(settings, client, "identity-worker")
-    ensure_in_background(lambda: (service.store.ensure_indexes(), service.outbox.ensure_indexes()), "identity-worker")
+    services = build_services(settings, client, "identity-worker")
+    ensure_in_background(services.ensure_indexes, "identity-worker")
     worker = Worker("identity", settings, client[settings.mongo_db])
-    worker.command("workspace_member", lambda p: service.workspace_member(
-        workspace_id=p["workspaceId"], user_id=p.get("userId"), email=p.get("email")))
-    worker.command("workspace_members", lambda p: service.workspace_members(workspace_id=p["workspaceId"]))
-    worker.command("users", lambda p: service.users(ids=list(p.get("ids", []))))
+    worker.command("workspace_member", lambda p: WsMemberOut().dump(services.ws_members.get_or_raise(
+        workspace_id=p["workspaceId"], user_id=p.get("userId"), email=p.get("email"))))
+    worker.command("workspace_members", lambda p: WsMemberOut(many=True).dump(
+        services.ws_members.list_of_workspace(workspace_id=p["workspaceId"])))
+    worker.command("users", lambda p: UserOut(many=True).dump(services.accounts.list_users(ids=list(p.get("ids", [])))))
     return worker
 
 

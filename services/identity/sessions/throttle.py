@@ -8,7 +8,7 @@ addresses the account logged in from successfully in the last 30 days: nobody ca
 out from elsewhere. While a lock holds, the right password is refused too (else the lock
 would not stop a guess). A success clears the pair's count and remembers the address.
 
-Rows (collection `login_failures`; TTL indexes expire them, storage.py):
+Rows (collection `login_failures`; TTL indexes expire them, sessions/storage.py):
     {_id: "<kind>|<account>|<address>", count, lastAt, lockedUntilMs}   the pair
     {_id: "<kind>|<account>", count, lastAt, lockedUntilMs}             the account alone
     {_id: "ok|<kind>|<account>|<address>", seenAt}                      an address known good
@@ -17,12 +17,15 @@ Rows (collection `login_failures`; TTL indexes expire them, storage.py):
 from __future__ import annotations
 
 import math
+
 from libs.common.errors import TooManyRequests
 from libs.common.mongo import now_ms
 
+from .storage import FailureStore
+
 
 class Throttle:
-    def __init__(self, *, store, settings, kind: str):
+    def __init__(self, *, store: FailureStore, settings, kind: str):
         self.store = store
         self.settings = settings
         self.kind = kind
@@ -34,7 +37,7 @@ class Throttle:
     def check(self, *, account: str, address: str) -> None:
         """429 (Retry-After) while the pair, or the account from an unknown address, is locked."""
         pair, alone, known = self._keys(account, address)
-        docs = {d["_id"]: d for d in self.store.get_login_failures([pair, alone, known])}
+        docs = {d["_id"]: d for d in self.store.list_by_keys([pair, alone, known])}
         waits = [self._wait(docs.get(pair))]
         if known not in docs:
             waits.append(self._wait(docs.get(alone)))
@@ -58,12 +61,12 @@ class Throttle:
 
     def _count(self, key: str, threshold: int) -> None:
         s = self.settings
-        over = self.store.count_login_failure(key) - threshold
+        over = self.store.count(key) - threshold
         if over >= 0:
             lock = min(s.login_lock_seconds * (2 ** min(over, 30)), s.login_lock_max_seconds)
-            self.store.lock_login(key, now_ms() + lock * 1000)
+            self.store.lock(key, now_ms() + lock * 1000)
 
     def succeeded(self, *, account: str, address: str) -> None:
         pair, _, known = self._keys(account, address)
-        self.store.clear_login_failures(pair)
-        self.store.remember_address(known)
+        self.store.delete(pair)
+        self.store.remember(known)

@@ -1,0 +1,1 @@
+"""Accounts: registration (with the personal organization and workspace), the caller's profile and password."""

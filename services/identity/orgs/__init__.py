@@ -1,0 +1,1 @@
+"""Organizations and their members (roles owner > admin > member)."""
