@@ -39,9 +39,6 @@ class OrgsService:
         self.client = client
         self.outbox = outbox
 
-    def get(self, *, slug: str) -> dict | None:
-        return self.store.get_by_slug(slug)
-
     def get_or_raise(self, *, caller: Caller, slug: str) -> dict:
         """The org of the path as the caller sees it (`myRole`); 404 unless they are a member (the gateway
         checked it; we re-read)."""
