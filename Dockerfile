@@ -1,6 +1,7 @@
 # One image for every Stellary process: each service's web (gunicorn) and worker, and the gateway.
 # The command picks the process, e.g.
 #   gunicorn -c deploy/gunicorn.conf.py -b 0.0.0.0:3101 'services.identity.app:create_app()'
+#   gunicorn -c deploy/gunicorn.conf.py -b 0.0.0.0:3106 'services.notifications.app:create_asgi()'  (asgi worker)
 #   python -m services.identity.worker
 # Configuration comes from the environment only (README.md, "Configuration"); no secret is baked in.
 FROM python:3.11-slim
@@ -29,4 +30,4 @@ RUN python -m compileall -q libs gateway services \
 USER 10001
 
 EXPOSE 3001
-CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "-b", "0.0.0.0:3001", "gateway.app:create_app()"]
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "-b", "0.0.0.0:3001", "gateway.app:create_asgi()"]

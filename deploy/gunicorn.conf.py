@@ -1,5 +1,9 @@
-"""gunicorn settings shared by every service and the gateway (threaded workers: SSE and
-downloads hold a thread, not a process). Override with WEB_CONCURRENCY / WEB_THREADS.
+"""gunicorn settings shared by every service and the gateway. Override with WEB_CONCURRENCY / WEB_THREADS.
+
+Worker class: an app named by `create_asgi()` (the gateway, notifications, agents: the processes
+that hold SSE streams) runs under gunicorn's `asgi` worker — one event loop, ordinary requests on a
+pool of WEB_THREADS threads, each open stream a coroutine (libs/common/asyncweb.py); any other
+(`create_app()`) under `gthread`, WEB_THREADS threads (a download holds one while it lasts).
 
 Logs: one JSON line per event (libs/common/logs.py), gunicorn's own lines included.
 Metrics: with METRICS_PORT set, a second listener on that port (same host as the service's own
@@ -22,8 +26,10 @@ from libs.common.protocol_errors import install as _json_protocol_errors  # noqa
 _json_protocol_errors()
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("WEB_THREADS", "16"))
-worker_class = "gthread"
+_asgi = bool(re.search(r":create_asgi\(", " ".join(sys.argv)))
+worker_class = "asgi" if _asgi else "gthread"
+threads = 1 if _asgi else int(os.environ.get("WEB_THREADS", "16"))  # asgi: the app's pool (asyncweb.py)
+asgi_loop = "asyncio"
 timeout = 0 if os.environ.get("WEB_NO_TIMEOUT") else 120
 graceful_timeout = 5
 keepalive = 30

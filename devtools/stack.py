@@ -25,6 +25,9 @@ from .infra import Infra, free_port, stop_process, wait_tcp
 ROOT = Path(__file__).resolve().parent.parent
 ALL_SERVICES = ("identity", "boards", "pilotage", "agents", "automations", "notifications", "webhooks", "mcp")
 ASGI_SERVICES = ("mcp",)  # served by uvicorn (the Procfile says the same), the others by gunicorn
+# The processes that hold SSE streams: `create_asgi()` under gunicorn's asgi worker (an open stream
+# holds no thread: libs/common/asyncweb.py); the others `create_app()` under gthread.
+STREAMING = ("gateway", "notifications")
 
 
 def built_services() -> list[str]:
@@ -99,7 +102,8 @@ class Stack:
         if name in ASGI_SERVICES:
             return [python, "-m", "libs.common.asgi", f"services.{name}.app:create_app", "--host", "127.0.0.1",
                     "--port", str(self.ports[name]), "--timeout-graceful-shutdown", "5"]
-        target = "gateway.app:create_app()" if name == "gateway" else f"services.{name}.app:create_app()"
+        factory = "create_asgi()" if name in STREAMING else "create_app()"
+        target = f"gateway.app:{factory}" if name == "gateway" else f"services.{name}.app:{factory}"
         server = "devtools.serve" if self.laptop else "gunicorn"
         return [python, "-m", server, "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
                 "-b", f"127.0.0.1:{self.ports[name]}", target]

@@ -15,9 +15,11 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import urllib3
 from flask import Flask, Response, g, jsonify, request
 
+from libs.common import asyncweb
 from libs.common.bus import SyncNats
 from libs.common.context import HEADER as CALLER_HEADER
 from libs.common import jsonio
@@ -31,7 +33,7 @@ from libs.common.telemetry import attach_or_start, detach, inject_headers, setup
 from . import openapi_merge, routing
 from .auth import Authenticator
 from .settings import Settings
-from .streams import StreamSlots, closing, is_stream
+from .streams import StreamSlots, Upstream, is_stream
 
 log = logging.getLogger(__name__)
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
@@ -139,6 +141,7 @@ def create_app(config: dict | None = None) -> Flask:
         return response
 
     http = urllib3.PoolManager(num_pools=16, maxsize=128, block=False, retries=False)
+    streams_upstream = Upstream()  # streamed answers, when served on an event loop (create_asgi)
     upstream_timeout = urllib3.Timeout(connect=2, read=settings.upstream_timeout)
     # Spans only when they are exported: instrumenting Flask costs the gateway ~0.3 ms of CPU a
     # request even with no exporter (measured with bench/gateway.py). Untraced, the gateway passes
@@ -325,7 +328,8 @@ def create_app(config: dict | None = None) -> Flask:
                 release()
             raise
         if release:
-            response.response = closing(response.response, release)  # the client went away or it ended
+            # the client went away or the stream ended
+            response.response = asyncweb.ClosingBody(response.response, release)
         if caller_token and rule.service == "identity" and method not in ("GET", "HEAD") and response.status_code < 400:
             _forget_written(caller, full_path, method)
         return response
@@ -395,6 +399,9 @@ def create_app(config: dict | None = None) -> Flask:
                     headers["Content-Length"] = str(len(body))
         streaming = request.method == "GET" and (path.endswith("/stream") or "/attachments/" in path
                                                  or service == "mcp")
+        loop = asyncweb.loop_of(request.environ)
+        if streaming and loop is not None:
+            return _forward_on_loop(loop, service, url, headers)
         timeout = STREAM_TIMEOUT if streaming else upstream_timeout
         try:
             upstream = http.urlopen(request.method, url, body=body, headers=headers, preload_content=False,
@@ -438,6 +445,37 @@ def create_app(config: dict | None = None) -> Flask:
             resp.headers["Content-Length"] = length
         return resp
 
+    def _forward_on_loop(loop, service: str, url: str, headers: dict):
+        """A streamed GET under create_asgi(): opened and relayed on the event loop (gateway/streams.py)."""
+        try:
+            upstream = streams_upstream.open(loop, "GET", url, headers)
+        except httpx.HTTPError as exc:
+            log.warning("upstream %s failed for GET %s: %s", service, request.path, exc)
+            raise ServiceUnavailable(f"Service {service} is unavailable") from exc
+        out_headers = [(k, v) for k, v in upstream.headers.multi_items()
+                       if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"]
+        length = upstream.headers.get("Content-Length")
+        live = "text/event-stream" in upstream.headers.get("Content-Type", "") or length is None
+        if not live and int(length) <= 256 * 1024:
+            try:
+                data = streams_upstream.read(loop, upstream)
+            except httpx.HTTPError as exc:
+                raise ServiceUnavailable(f"Service {service} is unavailable") from exc
+            return Response(data, status=upstream.status_code, headers=out_headers)
+        resp = Response(streams_upstream.body(loop, upstream), status=upstream.status_code, headers=out_headers,
+                        direct_passthrough=True)
+        if live:
+            resp.headers["X-Accel-Buffering"] = "no"
+        else:
+            resp.headers["Content-Length"] = length
+        return resp
+
     setup_telemetry("gateway", app if traced else None)
     bus.start()
     return app
+
+
+def create_asgi(config: dict | None = None):
+    """The gateway on an event loop (deploy/gunicorn.conf.py: the `asgi` worker): streamed answers
+    hold no thread (libs/common/asyncweb.py)."""
+    return asyncweb.WsgiBridge(create_app(config))

@@ -5,14 +5,16 @@
     ...                                                     # the stream runs
     release()                                               # when the response is closed
 
-An open stream costs the gateway and the service a connection (and, under gunicorn's threaded
-workers, a thread each): one user, or one token, must not be able to hold them all. The counts are
+An open stream costs the gateway and the service a connection each (and, were they served by
+threaded workers, a thread each): one user, or one token, must not be able to hold them all. The counts are
 per gateway process (like the rate limits): N replicas allow N × the cap.
 """
 from __future__ import annotations
 
+import asyncio
 import threading
 
+from libs.common import asyncweb
 from libs.common.errors import TooManyRequests
 
 
@@ -20,19 +22,57 @@ def is_stream(path: str, method: str) -> bool:
     return method == "GET" and path.rstrip("/").endswith("/stream")
 
 
-def closing(body, release):
-    """`body` (a response iterable) that calls `release` once the server closes it: the client
-    left (the next write failed) or the stream ended. (A passthrough Flask response hands its
-    iterable to the server as is, so `call_on_close` would never run.)"""
-    try:
-        yield from body
-    finally:
-        try:
-            close = getattr(body, "close", None)
-            if close:
-                close()
-        finally:
-            release()
+class Upstream:
+    """The gateway's relay of streamed answers (SSE, downloads, MCP) when served by
+    libs/common/asyncweb.py: the upstream request goes out on the event loop (httpx), the request
+    thread waits only for the status and headers, and the body is relayed on the loop — an open
+    stream holds no thread. One client per process, made on first use."""
+
+    def __init__(self, connect_timeout: float = 2.0):
+        self.connect_timeout = connect_timeout
+        self.client = None
+
+    def _client(self):
+        if self.client is None:
+            import httpx
+            self.client = httpx.AsyncClient(
+                timeout=httpx.Timeout(connect=self.connect_timeout, read=None, write=30, pool=None),
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=64), follow_redirects=False)
+        return self.client
+
+    def open(self, loop, method: str, url: str, headers: dict):
+        """-> an httpx response whose body is still to be read (on `loop`); httpx.HTTPError when the
+        service cannot be reached."""
+        client = self._client()
+
+        async def send():
+            request = client.build_request(method, url, headers=headers)
+            return await client.send(request, stream=True)
+        return asyncweb.call(loop, send())
+
+    @staticmethod
+    def read(loop, response) -> bytes:
+        async def read():
+            try:
+                return await response.aread()
+            finally:
+                await response.aclose()
+        return asyncweb.call(loop, read())
+
+    @staticmethod
+    def body(loop, response) -> asyncweb.AsyncBody:
+        import httpx
+
+        async def chunks():
+            try:
+                async for chunk in response.aiter_raw():   # as they come (a size would wait to fill it)
+                    yield chunk
+            except httpx.HTTPError:   # the service went away mid-stream: the stream ends
+                return
+            finally:
+                await response.aclose()
+        return asyncweb.AsyncBody(chunks, loop=loop,
+                                  on_abandon=lambda: asyncio.run_coroutine_threadsafe(response.aclose(), loop))
 
 
 class StreamSlots:

@@ -115,7 +115,8 @@ def _json_error(status: int, message: str, details=None, headers=None):
 def is_body_error(err: BaseException) -> bool:
     """An error of the server's HTTP parser while the app read the body (gunicorn's bad chunk,
     a body cut short by the client): a 400, nothing to log."""
-    return type(err).__module__.startswith("gunicorn.http")
+    from .asyncweb import ClientGone
+    return type(err).__module__.startswith(("gunicorn.http", "gunicorn.asgi")) or isinstance(err, ClientGone)
 
 
 def register_error_handlers(app: Flask) -> None:

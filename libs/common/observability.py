@@ -28,6 +28,7 @@ import os
 import re
 import time
 
+from .asyncweb import PORT_KEY, ClosingBody
 from .logs import request_id_var
 
 log = logging.getLogger(__name__)
@@ -116,27 +117,6 @@ def path_template(path: str) -> str:
     return "/" + "/".join(parts)
 
 
-class _Closing:
-    """An iterable that runs `on_close` once, when the server closes it (the client left or the
-    stream ended)."""
-
-    def __init__(self, inner, on_close):
-        self.inner, self.on_close, self.closed = inner, on_close, False
-
-    def __iter__(self):
-        return iter(self.inner)
-
-    def close(self):
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            if hasattr(self.inner, "close"):
-                self.inner.close()
-        finally:
-            self.on_close()
-
-
 def instrument_app(app, service: str, *, route_of=None) -> None:
     """Request metrics, SSE gauge, access log and request-id logging for a Flask app. `route_of()`
     (given the response) names the route when Flask's URL rule does not (the gateway's catch-all)."""
@@ -147,9 +127,14 @@ def instrument_app(app, service: str, *, route_of=None) -> None:
     m = metrics(service) if port else None
 
     def on_metrics_port() -> bool:
+        if not port:
+            return False
+        local = request.environ.get(PORT_KEY)        # served by libs/common/asyncweb.py
+        if local is not None:
+            return local == port
         sock = request.environ.get("gunicorn.socket")
         try:
-            return bool(port) and sock is not None and sock.getsockname()[1] == port
+            return sock is not None and sock.getsockname()[1] == port
         except OSError:
             return False
 
@@ -182,7 +167,7 @@ def instrument_app(app, service: str, *, route_of=None) -> None:
                 gauge.inc()
                 # not call_on_close: a direct_passthrough response (the gateway's relay) is handed
                 # to the server as it is, and only its iterable is closed
-                response.response = _Closing(response.response, gauge.dec)
+                response.response = ClosingBody(response.response, gauge.dec)
         if access:
             access_log.info("%s %s %d %.1fms", request.method, request.path, response.status_code, elapsed * 1000,
                             extra={"method": request.method, "route": route, "path": request.path,

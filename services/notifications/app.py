@@ -1,4 +1,5 @@
 """create_app(): the notifications HTTP process."""
+from libs.common import asyncweb
 from libs.common.bus import SyncNats
 from libs.common.logs import configure_logging
 from libs.common.mongo import connect, ensure_in_background
@@ -24,7 +25,7 @@ def create_app(config: dict | None = None):
     ensure_in_background(lambda: service.store.ensure_indexes(settings.retention_days), "notifications")
 
     # Wake-ups from the worker for the open SSE streams (see stream.py); best effort by design.
-    live = LiveHub()
+    live = LiveHub(service.store, poll_s=settings.stream_poll_ms / 1000)
     bus = SyncNats(settings.nats_url, "notifications")
     bus.subscribe(f"{LIVE_SUBJECT}.*", live.on_live)
 
@@ -34,3 +35,8 @@ def create_app(config: dict | None = None):
     app.extensions["bus"] = bus
     setup_telemetry("notifications", app)
     return app
+
+
+def create_asgi(config: dict | None = None):
+    """On an event loop (deploy/gunicorn.conf.py: the `asgi` worker): an open stream holds no thread."""
+    return asyncweb.WsgiBridge(create_app(config))

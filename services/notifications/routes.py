@@ -2,6 +2,7 @@
 dump of the response schema its route declares (schemas.py)."""
 from flask import Response, current_app, request
 
+from libs.common.asyncweb import AsyncBody
 from libs.common.context import caller
 from libs.common.paging import paged
 from libs.common.web import Api, sse_event
@@ -61,8 +62,8 @@ def stream():
     settings = current_app.config["SETTINGS"]
     live = current_app.extensions["notifications_live"]
     last = parse_last_event_id(request.headers.get("Last-Event-ID") or request.args.get("lastEventId"))
-    body = event_stream(store=svc().store, hub=live, user_id=user_id, last_event_id=last,
-                        poll_s=settings.stream_poll_ms / 1000, heartbeat_s=settings.stream_heartbeat,
-                        max_age_s=settings.stream_max_age)
-    return Response(body, mimetype="text/event-stream",
+    store = svc().store
+    body = AsyncBody(lambda: event_stream(store=store, hub=live, user_id=user_id, last_event_id=last,
+                                          heartbeat_s=settings.stream_heartbeat, max_age_s=settings.stream_max_age))
+    return Response(body, mimetype="text/event-stream", direct_passthrough=True,
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -127,3 +127,21 @@ class NotificationStore:
         """(seq, id) of the user's notifications with seq > since_seq, oldest first."""
         rows = self.col.find({"userId": {"$eq": user_id}, "seq": {"$gt": since_seq}}, {"_id": 1, "seq": 1})
         return [(r["seq"], r["_id"]) for r in rows.sort([("seq", ASCENDING), ("_id", ASCENDING)]).limit(limit)]
+
+    # ---------------------------------------------------------------- the streams' safety poll (one per process)
+    def recent_keys_of(self, *, user_ids: list[str], since_seq: int, limit: int = 5000) -> list[tuple[str, int, str]]:
+        """(userId, seq, id) of these users' notifications with seq > since_seq, oldest first."""
+        if not user_ids:
+            return []
+        rows = self.col.find({"userId": {"$in": user_ids}, "seq": {"$gt": since_seq}}, {"_id": 1, "seq": 1, "userId": 1})
+        return [(r["userId"], r["seq"], r["_id"]) for r in rows.sort([("seq", ASCENDING), ("_id", ASCENDING)]).limit(limit)]
+
+    def count_unread_of(self, *, user_ids: list[str]) -> dict[str, int]:
+        """{userId: unread} for these users (0 for those with none)."""
+        if not user_ids:
+            return {}
+        counts = dict.fromkeys(user_ids, 0)
+        for row in self.col.aggregate([{"$match": {"userId": {"$in": user_ids}, "readAt": UNREAD}},
+                                       {"$group": {"_id": "$userId", "n": {"$sum": 1}}}]):
+            counts[row["_id"]] = int(row["n"])
+        return counts

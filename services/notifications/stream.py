@@ -14,8 +14,14 @@
 The database is the source of truth; NATS only makes it fast. After storing notifications the
 worker publishes a core (non-persistent) wake-up on `live.notifications.<userId>` with their ids;
 each web process subscribes to `live.notifications.*` and hands the ids to the streams of that
-user, which read those rows by id. A safety poll (NOTIFICATIONS_STREAM_POLL_MS, 5 s) reads what
-a lost wake-up missed and refreshes the unread count (a read in another tab).
+user, which read those rows by id. One safety poll per web process (NOTIFICATIONS_STREAM_POLL_MS,
+5 s, while a stream is open) reads, for every user with a stream open here, what was stored lately
+and the unread count — two queries whatever the number of streams — and hands each user's streams
+what a lost wake-up missed and a count changed elsewhere (a read in another tab, another process).
+
+A stream is a coroutine (served by libs/common/asyncweb.py on the web process's event loop): an
+open stream waiting for its next wake-up holds no thread; its database reads run on the process's
+request pool.
 
 `id:` is the stream cursor: the highest `seq` sent so far (seq = the storing worker's µs clock).
 Two workers may commit out of seq order, so every read looks LOOKBACK_US back and skips ids
@@ -24,12 +30,12 @@ Without it, the stream starts with what is stored from now on.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-import queue
-import threading
 import time
 
+from libs.common.asyncweb import Fanout, run_blocking
 from libs.common.mongo import is_id
 
 from .schemas import notifications_out
@@ -39,28 +45,25 @@ log = logging.getLogger(__name__)
 LIVE_SUBJECT = "live.notifications"           # + ".<userId>", payload {"ids": [...]}
 LOOKBACK_US = 10_000_000
 BATCH = 200
+KEYS_PAGE = 1000
 
 
 class LiveHub:
-    """Per-process registry of open streams, fed by the NATS wake-ups."""
+    """Per-process registry of open streams, fed by the NATS wake-ups and by one safety poll of
+    `store` every `poll_s` seconds while a stream is open. A stream receives (ids, rows, count):
+    ids to read, rows already read, and the unread count (None: read it again; a poll's count, when
+    it differs from the one the stream sent, is read again too)."""
 
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._watchers: dict[str, set[queue.SimpleQueue]] = {}
+    def __init__(self, store: NotificationStore | None = None, poll_s: float = 5.0):
+        self.store, self.poll_s = store, poll_s
+        self.fanout = Fanout(poll=self._poll if store is not None else None, poll_s=poll_s,
+                             name="notifications-stream-poll")
 
-    def register(self, user_id: str) -> queue.SimpleQueue:
-        q: queue.SimpleQueue = queue.SimpleQueue()
-        with self._lock:
-            self._watchers.setdefault(user_id, set()).add(q)
-        return q
+    def register(self, user_id: str) -> asyncio.Queue:
+        return self.fanout.register(user_id)
 
-    def unregister(self, user_id: str, q: queue.SimpleQueue) -> None:
-        with self._lock:
-            watchers = self._watchers.get(user_id)
-            if watchers is not None:
-                watchers.discard(q)
-                if not watchers:
-                    del self._watchers[user_id]
+    def unregister(self, user_id: str, queue: asyncio.Queue) -> None:
+        self.fanout.unregister(user_id, queue)
 
     def touch(self, user_id: str) -> None:
         """Wake this process's streams of `user_id` to re-read the unread count (after a read here;
@@ -70,18 +73,24 @@ class LiveHub:
     def on_live(self, subject: str, payload) -> None:
         """SyncNats callback (NATS thread): keep it short."""
         user_id = subject.rsplit(".", 1)[-1]
-        with self._lock:
-            watchers = list(self._watchers.get(user_id, ()))
         payload = payload or {}
         ids = payload.get("ids") or []
         rows = [r for r in payload.get("rows") or [] if isinstance(r, dict) and r.get("userId") == user_id]
-        for q in watchers:
-            q.put((ids, rows))
+        self.fanout.put(user_id, (ids, rows, None))
+
+    def _poll(self, user_ids: list[str]) -> dict:
+        """The safety poll (the fan-out's thread): what was stored since two polls and a lookback
+        ago, and the unread counts, for every user with a stream open here."""
+        since = time.time_ns() // 1000 - LOOKBACK_US - int(2 * self.poll_s * 1_000_000)
+        ids: dict[str, list[str]] = {u: [] for u in user_ids}
+        for user_id, _seq, notification_id in self.store.recent_keys_of(user_ids=user_ids, since_seq=since):
+            ids.setdefault(user_id, []).append(notification_id)
+        counts = self.store.count_unread_of(user_ids=user_ids)
+        return {u: (ids[u], [], counts.get(u, 0)) for u in user_ids}
 
     @property
     def open_streams(self) -> int:
-        with self._lock:
-            return sum(len(w) for w in self._watchers.values())
+        return self.fanout.open_streams
 
 
 def _frame(event: str, data, event_id: int | None = None) -> str:
@@ -97,36 +106,32 @@ def parse_last_event_id(value: str | None) -> int | None:
     return number if number < 2 ** 63 - LOOKBACK_US else None  # within int64 once looked back from
 
 
-def event_stream(*, store: NotificationStore, hub: LiveHub, user_id: str, last_event_id: int | None,
-                 poll_s: float = 1.0, heartbeat_s: float = 15.0, max_age_s: float = 3600.0):
-    """The generator behind the SSE response (holds one gunicorn thread while open)."""
+async def event_stream(*, store: NotificationStore, hub: LiveHub, user_id: str, last_event_id: int | None,
+                       heartbeat_s: float = 15.0, max_age_s: float = 3600.0):
+    """The frames of one SSE response (an async generator: served as libs/common/asyncweb.AsyncBody)."""
     wakeups = hub.register(user_id)
     try:
         cursor = last_event_id if last_event_id is not None else time.time_ns() // 1000
+        keys = await run_blocking(lambda: store.recent_keys(user_id=user_id, since_seq=cursor - LOOKBACK_US,
+                                                            limit=KEYS_PAGE))
         # What the client already has: everything up to the cursor (a resume), or up to now.
-        sent: dict[str, int] = {i: s for s, i in store.recent_keys(user_id=user_id, since_seq=cursor - LOOKBACK_US)
-                                if s <= cursor}
+        sent: dict[str, int] = {i: s for s, i in keys if s <= cursor}
+        pending_ids: list[str] = [i for s, i in keys if s > cursor]   # what a resume missed
+        backlog = len(keys) >= KEYS_PAGE   # more than a page missed: read on once these are sent
         count = None
+        recount = True
         yield "retry: 2000\n\n"
         started = last_write = time.monotonic()
-        next_poll = 0.0
-        pending_ids: list[str] = []
         given: dict[str, dict] = {}   # rows that came with a wake-up: sent without reading them back
-        woken = False
         while time.monotonic() - started < max_age_s:
             out = []
-            polled = time.monotonic() >= next_poll
-            if polled:
-                keys = store.recent_keys(user_id=user_id, since_seq=cursor - LOOKBACK_US)
-                pending_ids.extend(i for s, i in keys if i not in sent)
-                next_poll = time.monotonic() + poll_s
             fresh = [i for i in dict.fromkeys(pending_ids) if i not in sent and is_id(i)]
             pending_ids = []
             if fresh:
                 batch = fresh[:BATCH]
                 known = [given.pop(i) for i in batch if i in given]
                 missing = [i for i in batch if all(r["id"] != i for r in known)]
-                docs = store.by_ids(user_id=user_id, ids=missing) if missing else []
+                docs = await run_blocking(lambda: store.by_ids(user_id=user_id, ids=missing)) if missing else []
                 read = [row | {"seq": d["seq"]} for row, d in zip(notifications_out(docs), docs)]
                 for row in sorted(known + read, key=lambda r: (r["seq"], r["id"])):
                     row = dict(row)
@@ -140,11 +145,11 @@ def event_stream(*, store: NotificationStore, hub: LiveHub, user_id: str, last_e
                 yield "".join(out)
                 last_write = time.monotonic()
                 out = []
-            if woken or polled or count is None:
-                current = store.count_unread(user_id=user_id)
-                if current != count:
-                    count = current
-                    out.append(_frame("count", {"count": count}))
+            current = await run_blocking(lambda: store.count_unread(user_id=user_id)) if recount else count
+            recount = False
+            if current != count:
+                count = current
+                out.append(_frame("count", {"count": count}))
             if not out and time.monotonic() - last_write >= heartbeat_s:
                 out.append(": keep-alive\n\n")
             if out:
@@ -155,18 +160,25 @@ def event_stream(*, store: NotificationStore, hub: LiveHub, user_id: str, last_e
                 sent = {i: s for i, s in sent.items() if s > horizon}
             if pending_ids:
                 continue
-            woken = False
-            timeout = max(0.0, min(next_poll, last_write + heartbeat_s) - time.monotonic())
+            if backlog:
+                keys = await run_blocking(lambda: store.recent_keys(user_id=user_id, since_seq=cursor - LOOKBACK_US,
+                                                                    limit=KEYS_PAGE))
+                pending_ids = [i for _s, i in keys if i not in sent]
+                backlog = len(keys) >= KEYS_PAGE and bool(pending_ids)
+                if pending_ids:
+                    continue
+            timeout = max(0.0, min(last_write + heartbeat_s, started + max_age_s) - time.monotonic())
             try:
-                ids, rows = wakeups.get(timeout=timeout)
-                pending_ids.extend(ids)
-                given.update((r["id"], r) for r in rows if isinstance(r.get("seq"), int))
-                woken = True
+                item = await asyncio.wait_for(wakeups.get(), timeout)
                 while True:  # a burst of wake-ups: take them all at once
-                    ids, rows = wakeups.get_nowait()
+                    ids, rows, polled = item
                     pending_ids.extend(ids)
                     given.update((r["id"], r) for r in rows if isinstance(r.get("seq"), int))
-            except queue.Empty:
+                    # a poll's count is a hint (it may predate a wake-up already served): a
+                    # different one is read again
+                    recount = recount or polled is None or polled != count
+                    item = wakeups.get_nowait()
+            except (asyncio.TimeoutError, asyncio.QueueEmpty):
                 pass
     finally:
         hub.unregister(user_id, wakeups)

@@ -1,6 +1,7 @@
 """GET /notifications/stream through the gateway: live notifications, the unread count, resume."""
 import time
 
+from libs.common.asyncweb import AsyncBody
 from libs.common.mongo import new_id, now
 from services.notifications.storage import NotificationStore
 from services.notifications.stream import LiveHub, event_stream
@@ -119,11 +120,13 @@ def test_stream_needs_a_token(base):
 
 
 def test_the_stream_generator_ends_at_its_max_age_and_unregisters(ndb):
-    """In-process: the stream closes after NOTIFICATIONS_STREAM_MAX_AGE (the client reconnects with
-    Last-Event-ID) and leaves nothing registered behind; a wake-up with ids is served at once."""
-    user, hub, store = new_id(), LiveHub(), NotificationStore(ndb)
-    frames = event_stream(store=store, hub=hub, user_id=user, last_event_id=None, poll_s=10, heartbeat_s=0.2,
-                          max_age_s=1.0)
+    """In-process (served synchronously, as a WSGI server would): the stream closes after
+    NOTIFICATIONS_STREAM_MAX_AGE (the client reconnects with Last-Event-ID) and leaves nothing
+    registered behind; a wake-up with ids is served at once."""
+    user, store = new_id(), NotificationStore(ndb)
+    hub = LiveHub(store, poll_s=10)
+    frames = (chunk.decode() for chunk in AsyncBody(lambda: event_stream(
+        store=store, hub=hub, user_id=user, last_event_id=None, heartbeat_s=0.2, max_age_s=1.0)))
     assert next(frames) == "retry: 2000\n\n"
     assert next(frames) == 'event: count\ndata: {"count":0}\n\n'
     assert hub.open_streams == 1
