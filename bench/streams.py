@@ -93,15 +93,16 @@ async def level(base: str, n: int, tokens: list[str], probe_token: str) -> None:
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    # A gateway thread held by a gone client is freed when a write to it fails: at the latest at
-    # the stream's second heartbeat (NOTIFICATIONS_STREAM_HEARTBEAT, 15 s).
-    await asyncio.sleep(35)
+    # The gateway and notifications see a client leave at once (libs/common/asyncweb.py): a few
+    # seconds let the slots and the service's streams go before the next level.
+    await asyncio.sleep(5)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", help="a running gateway (default: start a stack)")
     parser.add_argument("--levels", default="100,500,1000")
+    parser.add_argument("--laptop", action="store_true", help="make up's layout (one process per service)")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     stack = None
@@ -110,7 +111,8 @@ def main() -> None:
     else:
         from devtools.stack import Stack
         stack = Stack.start(Path(tempfile.mkdtemp(prefix="bench-streams-")), services=["identity", "notifications"],
-                            extra_env={"RATE_LIMIT_TOKEN_PER_MIN": "0", "WEB_THREADS": "64"})  # as make up
+                            extra_env={"RATE_LIMIT_TOKEN_PER_MIN": "0", "WEB_THREADS": "8"},  # as make up
+                            laptop=args.laptop)
         base = stack.url
     try:
         import resource

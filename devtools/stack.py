@@ -27,7 +27,7 @@ ALL_SERVICES = ("identity", "boards", "pilotage", "agents", "automations", "noti
 ASGI_SERVICES = ("mcp",)  # served by uvicorn (the Procfile says the same), the others by gunicorn
 # The processes that hold SSE streams: `create_asgi()` under gunicorn's asgi worker (an open stream
 # holds no thread: libs/common/asyncweb.py); the others `create_app()` under gthread.
-STREAMING = ("gateway", "notifications")
+STREAMING = ("gateway", "notifications", "agents")
 
 
 def built_services() -> list[str]:

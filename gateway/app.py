@@ -15,7 +15,6 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import urllib3
 from flask import Flask, Response, g, jsonify, request
 
@@ -33,7 +32,7 @@ from libs.common.telemetry import attach_or_start, detach, inject_headers, setup
 from . import openapi_merge, routing
 from .auth import Authenticator
 from .settings import Settings
-from .streams import StreamSlots, Upstream, is_stream
+from .streams import StreamSlots, Upstream, UpstreamError, is_stream
 
 log = logging.getLogger(__name__)
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
@@ -141,7 +140,8 @@ def create_app(config: dict | None = None) -> Flask:
         return response
 
     http = urllib3.PoolManager(num_pools=16, maxsize=128, block=False, retries=False)
-    streams_upstream = Upstream()  # streamed answers, when served on an event loop (create_asgi)
+    # streamed answers, when served on an event loop (create_asgi)
+    streams_upstream = Upstream(head_timeout=settings.upstream_timeout)
     upstream_timeout = urllib3.Timeout(connect=2, read=settings.upstream_timeout)
     # Spans only when they are exported: instrumenting Flask costs the gateway ~0.3 ms of CPU a
     # request even with no exporter (measured with bench/gateway.py). Untraced, the gateway passes
@@ -448,22 +448,17 @@ def create_app(config: dict | None = None) -> Flask:
     def _forward_on_loop(loop, service: str, url: str, headers: dict):
         """A streamed GET under create_asgi(): opened and relayed on the event loop (gateway/streams.py)."""
         try:
-            upstream = streams_upstream.open(loop, "GET", url, headers)
-        except httpx.HTTPError as exc:
+            upstream = streams_upstream.open(loop, url, headers)
+        except UpstreamError as exc:
             log.warning("upstream %s failed for GET %s: %s", service, request.path, exc)
             raise ServiceUnavailable(f"Service {service} is unavailable") from exc
-        out_headers = [(k, v) for k, v in upstream.headers.multi_items()
+        out_headers = [(k, v) for k, v in upstream.headers
                        if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"]
-        length = upstream.headers.get("Content-Length")
-        live = "text/event-stream" in upstream.headers.get("Content-Type", "") or length is None
+        length = upstream.header("Content-Length")
+        live = "text/event-stream" in (upstream.header("Content-Type") or "") or length is None
         if not live and int(length) <= 256 * 1024:
-            try:
-                data = streams_upstream.read(loop, upstream)
-            except httpx.HTTPError as exc:
-                raise ServiceUnavailable(f"Service {service} is unavailable") from exc
-            return Response(data, status=upstream.status_code, headers=out_headers)
-        resp = Response(streams_upstream.body(loop, upstream), status=upstream.status_code, headers=out_headers,
-                        direct_passthrough=True)
+            return Response(asyncweb.call(loop, upstream.read()), status=upstream.status, headers=out_headers)
+        resp = Response(upstream.body(loop), status=upstream.status, headers=out_headers, direct_passthrough=True)
         if live:
             resp.headers["X-Accel-Buffering"] = "no"
         else:

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from urllib.parse import urlsplit
+
+import h11
 
 from libs.common import asyncweb
 from libs.common.errors import TooManyRequests
@@ -22,57 +25,92 @@ def is_stream(path: str, method: str) -> bool:
     return method == "GET" and path.rstrip("/").endswith("/stream")
 
 
+class UpstreamError(Exception):
+    """The service could not be reached, or did not answer as HTTP/1.1."""
+
+
 class Upstream:
     """The gateway's relay of streamed answers (SSE, downloads, MCP) when served by
-    libs/common/asyncweb.py: the upstream request goes out on the event loop (httpx), the request
-    thread waits only for the status and headers, and the body is relayed on the loop — an open
-    stream holds no thread. One client per process, made on first use."""
+    libs/common/asyncweb.py: the upstream request goes out on the event loop, the request thread
+    waits only for the status and headers, and the body is relayed on the loop — an open stream
+    holds no thread. One connection per stream (asyncio streams + h11), no pool: a pool of a
+    thousand long-lived connections costs every new request a scan of them all (httpx/httpcore:
+    ~55 % of the gateway's CPU when a thousand streams open, bench/streams.py)."""
 
-    def __init__(self, connect_timeout: float = 2.0):
-        self.connect_timeout = connect_timeout
-        self.client = None
+    def __init__(self, *, connect_timeout: float = 2.0, head_timeout: float = 60.0):
+        self.connect_timeout, self.head_timeout = connect_timeout, head_timeout
 
-    def _client(self):
-        if self.client is None:
-            import httpx
-            self.client = httpx.AsyncClient(
-                timeout=httpx.Timeout(connect=self.connect_timeout, read=None, write=30, pool=None),
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=64), follow_redirects=False)
-        return self.client
+    def open(self, loop, url: str, headers: dict) -> "UpstreamResponse":
+        """GET `url` (from a request thread): -> its status and headers, the body still to read on `loop`."""
+        return asyncweb.call(loop, self._open(url, headers))
 
-    def open(self, loop, method: str, url: str, headers: dict):
-        """-> an httpx response whose body is still to be read (on `loop`); httpx.HTTPError when the
-        service cannot be reached."""
-        client = self._client()
+    async def _open(self, url: str, headers: dict) -> "UpstreamResponse":
+        parts = urlsplit(url)
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, parts.port or 80),
+                                                    self.connect_timeout)
+        except (OSError, asyncio.TimeoutError) as exc:
+            raise UpstreamError(f"cannot connect: {exc!r}") from exc
+        conn = h11.Connection(h11.CLIENT)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            writer.write(conn.send(h11.Request(method="GET", target=target,
+                                               headers=[("Host", parts.netloc), *headers.items()])))
+            writer.write(conn.send(h11.EndOfMessage()))
+            head = await asyncio.wait_for(_next_event(conn, reader), self.head_timeout)
+            while isinstance(head, h11.InformationalResponse):
+                head = await asyncio.wait_for(_next_event(conn, reader), self.head_timeout)
+            if not isinstance(head, h11.Response):
+                raise UpstreamError(f"no response: {head!r}")
+        except UpstreamError:
+            writer.close()
+            raise
+        except (OSError, asyncio.TimeoutError, h11.ProtocolError) as exc:
+            writer.close()
+            raise UpstreamError(repr(exc)) from exc
+        return UpstreamResponse(head, conn, reader, writer)
 
-        async def send():
-            request = client.build_request(method, url, headers=headers)
-            return await client.send(request, stream=True)
-        return asyncweb.call(loop, send())
 
-    @staticmethod
-    def read(loop, response) -> bytes:
-        async def read():
-            try:
-                return await response.aread()
-            finally:
-                await response.aclose()
-        return asyncweb.call(loop, read())
+async def _next_event(conn, reader):
+    while True:
+        event = conn.next_event()
+        if event is not h11.NEED_DATA:
+            return event
+        conn.receive_data(await reader.read(65536))   # b"" at EOF: h11 then ends or raises
 
-    @staticmethod
-    def body(loop, response) -> asyncweb.AsyncBody:
-        import httpx
 
-        async def chunks():
-            try:
-                async for chunk in response.aiter_raw():   # as they come (a size would wait to fill it)
-                    yield chunk
-            except httpx.HTTPError:   # the service went away mid-stream: the stream ends
-                return
-            finally:
-                await response.aclose()
-        return asyncweb.AsyncBody(chunks, loop=loop,
-                                  on_abandon=lambda: asyncio.run_coroutine_threadsafe(response.aclose(), loop))
+class UpstreamResponse:
+    def __init__(self, head, conn, reader, writer):
+        self.status = head.status_code
+        self.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in head.headers.raw_items()]
+        self.conn, self.reader, self.writer = conn, reader, writer
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self.headers if k.lower() == name), None)
+
+    async def chunks(self):
+        """The body as it comes; ends quietly when the service goes away mid-stream."""
+        try:
+            while True:
+                event = await _next_event(self.conn, self.reader)
+                if isinstance(event, h11.Data):
+                    yield bytes(event.data)
+                else:   # EndOfMessage, ConnectionClosed
+                    return
+        except (OSError, h11.ProtocolError):
+            return
+        finally:
+            self.close()
+
+    async def read(self) -> bytes:
+        return b"".join([chunk async for chunk in self.chunks()])
+
+    def close(self) -> None:
+        self.writer.close()
+
+    def body(self, loop) -> asyncweb.AsyncBody:
+        return asyncweb.AsyncBody(self.chunks, loop=loop, on_abandon=lambda: loop.call_soon_threadsafe(self.close))
 
 
 class StreamSlots:

@@ -119,7 +119,7 @@ def configure_logging(name: str, level: str | None = None) -> None:
         for old in list(logger.handlers):
             logger.removeHandler(old)
         logger.propagate = True
-    for noisy in ("nats", "botocore", "urllib3", "pymongo", "s3transfer", "boto3", "httpx", "httpcore"):
+    for noisy in ("nats", "botocore", "urllib3", "pymongo", "s3transfer", "boto3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.captureWarnings(True)
     crash = logging.getLogger("uncaught")

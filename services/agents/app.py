@@ -1,4 +1,5 @@
 """create_app(): the agents HTTP process."""
+from libs.common import asyncweb
 from libs.common.bus import Outbox, SyncNats
 from libs.common.logs import configure_logging
 from libs.common.mongo import connect, ensure_in_background
@@ -28,7 +29,7 @@ def create_app(config: dict | None = None):
     bus = SyncNats(settings.nats_url, "agents")
     stores, outbox = Stores(db), Outbox(db, bus=bus)
     ensure_in_background(lambda: ensure_indexes(stores, outbox), "agents")
-    live = LiveHub()
+    live = LiveHub(stores.steps, stores.missions, poll_s=settings.stream_poll_ms / 1000)
     bus.subscribe(f"{LIVE_SUBJECT}.*", live.on_live)
     journal = Journal(stores=stores, outbox=outbox, client=client, announce=live.publisher(bus))
     app = create_service_app("agents", settings, api, client=client)
@@ -37,3 +38,8 @@ def create_app(config: dict | None = None):
     app.extensions["agents.live"] = live
     setup_telemetry("agents", app)
     return app
+
+
+def create_asgi(config: dict | None = None):
+    """On an event loop (deploy/gunicorn.conf.py: the `asgi` worker): an open mission stream holds no thread."""
+    return asyncweb.WsgiBridge(create_app(config))

@@ -3,6 +3,7 @@
 checks PAT scopes (`pilotage:read` for GET, `pilotage:write` otherwise)."""
 from flask import Response, current_app, request
 
+from libs.common.asyncweb import AsyncBody
 from libs.common.context import workspace_caller
 from libs.common.paging import paged
 from libs.common.web import Api
@@ -90,11 +91,10 @@ def stream_mission(org, ws, mission_id):
     mission = svc().get_mission_or_raise(workspace_caller(org, ws), mission_id)
     settings = current_app.config["SETTINGS"]
     last = parse_last_event_id(request.headers.get("Last-Event-ID") or request.args.get("lastEventId"))
-    body = event_stream(steps=svc().stores.steps, hub=current_app.extensions["agents.live"], mission_id=mission["id"],
-                        last_seq=last, poll_s=settings.stream_poll_ms / 1000, heartbeat_s=settings.stream_heartbeat,
-                        max_age_s=settings.stream_max_age,
-                        exists=lambda missions=svc().stores.missions: missions.by_id(mission["id"]) is not None)
-    return Response(body, mimetype="text/event-stream",
+    steps, hub = svc().stores.steps, current_app.extensions["agents.live"]
+    body = AsyncBody(lambda: event_stream(steps=steps, hub=hub, mission_id=mission["id"], last_seq=last,
+                                          heartbeat_s=settings.stream_heartbeat, max_age_s=settings.stream_max_age))
+    return Response(body, mimetype="text/event-stream", direct_passthrough=True,
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 

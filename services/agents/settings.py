@@ -25,7 +25,8 @@ class Settings(CommonSettings):
         self.recovery_interval_s = env_float("AGENTS_RECOVERY_INTERVAL_S", 5.0)
         # A pause between two steps of the local planner (0 in production; tests of crash recovery use it).
         self.local_step_delay_ms = env_int("AGENTS_LOCAL_STEP_DELAY_MS", 0)
-        # The mission SSE stream: safety poll, keep-alive, longest life of one connection.
+        # The mission SSE stream: safety poll (one per web process, for all its streams), keep-alive,
+        # longest life of one connection.
         self.stream_poll_ms = env_int("AGENTS_STREAM_POLL_MS", 3000)
         self.stream_heartbeat = env_float("AGENTS_STREAM_HEARTBEAT", 15.0)
         self.stream_max_age = env_float("AGENTS_STREAM_MAX_AGE", 3600.0)

@@ -133,6 +133,12 @@ class MissionStore:
     def by_id(self, mission_id: str, *, session=None) -> dict | None:
         return from_doc(self.col.find_one({"_id": mission_id}, session=session))
 
+    def existing(self, mission_ids: list[str]) -> set[str]:
+        """Which of these missions are still there (the streams' safety poll)."""
+        if not mission_ids:
+            return set()
+        return {d["_id"] for d in self.col.find({"_id": {"$in": mission_ids}}, {"_id": 1})}
+
     def page(self, agent_id: str, *, limit: int, after: tuple[int, str] | None, status: str | None = None
              ) -> list[dict]:
         """Newest first; `after` = (createdAtMs, id) of the last mission of the previous page."""
@@ -239,6 +245,14 @@ class StepStore:
     def after(self, mission_id: str, seq: int, *, limit: int = 500) -> list[dict]:
         cursor = self.col.find({"missionId": {"$eq": mission_id}, "seq": {"$gt": seq}}).sort("seq", ASCENDING)
         return [from_doc(d) for d in cursor.limit(limit)]
+
+    def latest_seqs(self, mission_ids: list[str]) -> dict[str, int]:
+        """{missionId: its highest seq} (the streams' safety poll: one query for all their missions)."""
+        if not mission_ids:
+            return {}
+        rows = self.col.aggregate([{"$match": {"missionId": {"$in": mission_ids}}},
+                                   {"$group": {"_id": "$missionId", "top": {"$max": "$seq"}}}])
+        return {r["_id"]: int(r["top"]) for r in rows}
 
     def all(self, mission_id: str) -> list[dict]:
         rows = [from_doc(d) for d in self.col.find({"missionId": {"$eq": mission_id}})]

@@ -16,53 +16,51 @@
 (or `?lastEventId=`) resumes after it. Once the terminal status (completed, failed, cancelled) is sent the
 stream ends; a client reconnecting after it gets what followed and the end at once.
 The log is the truth; NATS only makes it fast: every writer announces its rows on
-`live.agents.missions.<missionId>`, each web process hands them to the streams of that mission, and a safety
-poll (AGENTS_STREAM_POLL_MS) reads what a lost wake-up missed. Steps are sent in seq order: a hole (a seq
-taken by a writer that has not inserted yet) is waited for until the next poll, then skipped if older than 2 s.
+`live.agents.missions.<missionId>`, each web process hands them to the streams of that mission, and one
+safety poll per web process (AGENTS_STREAM_POLL_MS, while a stream is open) reads the highest seq of every
+mission streamed here and which of them still exist — two queries whatever the number of streams: a stream
+behind it reads the log (what a lost wake-up missed), a stream of a deleted mission ends. Steps are sent
+in seq order: a hole (a seq taken by a writer that has not inserted yet) is read again shortly, then
+skipped if older than 2 s.
+
+A stream is a coroutine (served by libs/common/asyncweb.py on the web process's event loop): an open
+stream waiting for its next step holds no thread; its reads of the log run on the process's request pool.
 """
 from __future__ import annotations
 
+import asyncio
 import json
-import queue
-import threading
 import time
+
+from libs.common.asyncweb import Fanout, run_blocking
 
 from .journal import LIVE_SUBJECT
 from .schemas import StepOut
-from .storage import TERMINAL, StepStore, now_ms
+from .storage import TERMINAL, MissionStore, StepStore, now_ms
 
 HOLE_GRACE_MS = 2000
+HOLE_RETRY_S = 0.2
 
 
 class LiveHub:
-    """Per-process registry of open mission streams, fed by the NATS wake-ups."""
+    """Per-process registry of open mission streams, fed by the NATS wake-ups (a list of rows) and by
+    one safety poll every `poll_s` seconds while a stream is open ((highest seq, mission exists))."""
 
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._watchers: dict[str, set[queue.SimpleQueue]] = {}
+    def __init__(self, steps: StepStore | None = None, missions: MissionStore | None = None, poll_s: float = 3.0):
+        self.steps, self.missions = steps, missions
+        self.fanout = Fanout(poll=self._poll if steps is not None else None, poll_s=poll_s, name="agents-stream-poll")
 
-    def register(self, mission_id: str) -> queue.SimpleQueue:
-        q: queue.SimpleQueue = queue.SimpleQueue()
-        with self._lock:
-            self._watchers.setdefault(mission_id, set()).add(q)
-        return q
+    def register(self, mission_id: str) -> asyncio.Queue:
+        return self.fanout.register(mission_id)
 
-    def unregister(self, mission_id: str, q: queue.SimpleQueue) -> None:
-        with self._lock:
-            watchers = self._watchers.get(mission_id)
-            if watchers is not None:
-                watchers.discard(q)
-                if not watchers:
-                    del self._watchers[mission_id]
+    def unregister(self, mission_id: str, queue: asyncio.Queue) -> None:
+        self.fanout.unregister(mission_id, queue)
 
     def on_live(self, subject: str, payload) -> None:
         """SyncNats callback (NATS thread) — and the web process's own writes: keep it short."""
         mission_id = subject.rsplit(".", 1)[-1]
-        with self._lock:
-            watchers = list(self._watchers.get(mission_id, ()))
         rows = [r for r in (payload or {}).get("rows") or [] if isinstance(r, dict) and isinstance(r.get("seq"), int)]
-        for q in watchers:
-            q.put(rows)
+        self.fanout.put(mission_id, rows)
 
     def publisher(self, bus):
         """`announce` for the web process's Journal: this process's streams at once, the others over NATS."""
@@ -70,6 +68,15 @@ class LiveHub:
             self.on_live(subject, payload)
             bus.publish(subject, payload)
         return announce
+
+    def _poll(self, mission_ids: list[str]) -> dict:
+        latest = self.steps.latest_seqs(mission_ids)
+        alive = self.missions.existing(mission_ids) if self.missions is not None else set(mission_ids)
+        return {m: (latest.get(m, 0), m in alive) for m in mission_ids}
+
+    @property
+    def open_streams(self) -> int:
+        return self.fanout.open_streams
 
 
 def _frame(row: dict) -> str:
@@ -86,26 +93,25 @@ def is_terminal(row: dict) -> bool:
     return row["type"] == "status" and (row.get("data") or {}).get("status") in TERMINAL
 
 
-def event_stream(*, steps: StepStore, hub: LiveHub, mission_id: str, last_seq: int, poll_s: float = 3.0,
-                 heartbeat_s: float = 15.0, max_age_s: float = 3600.0, exists=None):
-    """The generator behind the SSE response (holds one web thread while open). `exists()` says whether the
-    mission is still there (its agent or workspace may be deleted meanwhile): a quiet safety poll asks it."""
+async def event_stream(*, steps: StepStore, hub: LiveHub, mission_id: str, last_seq: int,
+                       heartbeat_s: float = 15.0, max_age_s: float = 3600.0):
+    """The frames of one SSE response (an async generator: served as libs/common/asyncweb.AsyncBody)."""
     wakeups = hub.register(mission_id)
     try:
         cursor = last_seq
         pending: dict[int, dict] = {}
         yield "retry: 2000\n\n"
         started = last_write = time.monotonic()
-        next_poll = 0.0
+        read_log, gone = True, False      # read the log at once (the opening), then when told to
         while time.monotonic() - started < max_age_s:
-            polled = time.monotonic() >= next_poll
-            if polled:
-                fresh = steps.after(mission_id, cursor)
+            polled = read_log
+            if read_log:
+                fresh = await run_blocking(steps.after, mission_id, cursor)
                 for row in fresh:
                     pending.setdefault(row["seq"], row)
-                next_poll = time.monotonic() + poll_s
-                if not fresh and not pending and exists is not None and not exists():
-                    return
+                read_log = False
+                if gone and not fresh and not pending:
+                    return        # its mission (its agent, its workspace) was deleted
             out, ended = [], False
             while pending:
                 low = min(pending)
@@ -113,7 +119,7 @@ def event_stream(*, steps: StepStore, hub: LiveHub, mission_id: str, last_seq: i
                     pending.pop(low)
                     continue
                 if low != cursor + 1 and not (polled and now_ms() - pending[low]["atMs"] > HOLE_GRACE_MS):
-                    break   # a hole: wait for its row (a wake-up or the next poll)
+                    break   # a hole: wait for its row (a wake-up, or the log read again shortly)
                 row = pending.pop(low)
                 cursor = low
                 out.append(_frame(row))
@@ -127,17 +133,23 @@ def event_stream(*, steps: StepStore, hub: LiveHub, mission_id: str, last_seq: i
                 last_write = time.monotonic()
             if ended:
                 return
-            timeout = max(0.0, min(next_poll, last_write + heartbeat_s) - time.monotonic())
+            hole = bool(pending) and min(pending) != cursor + 1
+            timeout = max(0.0, min(last_write + heartbeat_s, started + max_age_s) - time.monotonic())
             try:
-                rows = wakeups.get(timeout=timeout)
+                item = await asyncio.wait_for(wakeups.get(), HOLE_RETRY_S if hole else timeout)
                 while True:
-                    for row in rows:
-                        if row["seq"] > cursor:
-                            pending.setdefault(row["seq"], row)
-                    rows = wakeups.get_nowait()
-            except queue.Empty:
+                    if isinstance(item, tuple):         # the safety poll: (highest seq, mission exists)
+                        latest, alive = item
+                        read_log = read_log or latest > cursor or not alive
+                        gone = gone or not alive
+                    else:
+                        for row in item:
+                            if row["seq"] > cursor:
+                                pending.setdefault(row["seq"], row)
+                    item = wakeups.get_nowait()
+            except asyncio.TimeoutError:
+                read_log = read_log or hole
+            except asyncio.QueueEmpty:
                 pass
-            if pending and min(pending) != cursor + 1:
-                next_poll = min(next_poll, time.monotonic() + 0.2)   # a hole: look at the log soon
     finally:
         hub.unregister(mission_id, wakeups)
