@@ -31,7 +31,7 @@ install: $(STAMP)
 
 up: $(STAMP) .data/secrets.env
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m devtools.run -f Procfile -e deploy/dev.env,.data/secrets.env \
-	  --preload gunicorn.app.wsgiapp,gunicorn.workers.gthread,gunicorn.arbiter,@procfile
+	  --preload gunicorn.app.wsgiapp,gunicorn.workers.gthread,gunicorn.workers.gasgi,gunicorn.arbiter,@procfile
 
 test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)

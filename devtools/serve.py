@@ -2,7 +2,8 @@
 
     python -m devtools.serve -c deploy/gunicorn.conf.py -b 127.0.0.1:3101 'services.identity.app:create_app()'
 
-The same arguments, configuration file, hooks and worker class (gthread) as `gunicorn`, but the
+The same arguments, configuration file, hooks and worker class (gthread, or asgi for a
+`create_asgi()` target: deploy/gunicorn.conf.py) as `gunicorn`, but the
 process that binds the sockets is the one that serves them: no arbiter process beside the worker.
 Under `make up` every service runs one worker (WEB_CONCURRENCY=1) and devtools/run.py already
 supervises the processes (a process that exits stops the stack), so the arbiter's only work was to
