@@ -14,6 +14,7 @@ import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import quote
 
 import urllib3
 from flask import Flask, Response, g, jsonify, request
@@ -35,6 +36,8 @@ from .settings import Settings
 from .streams import StreamSlots, Upstream, UpstreamError, is_stream
 
 log = logging.getLogger(__name__)
+# RFC 3986 pchar minus what quote() keeps anyway, plus "/"
+PATH_SAFE = "/:@!$&'()*+,;="
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
               "transfer-encoding", "upgrade", "host", "content-length", "authorization"}
 # The caller's trace headers are replaced by the gateway span's (two `traceparent`s would be joined
@@ -372,7 +375,9 @@ def create_app(config: dict | None = None) -> Flask:
     def _forward(service: str, path: str, caller_token: str | None, pass_bearer: bool = False):
         if service not in settings.enabled_services:
             raise ServiceUnavailable(f"Service {service} is not available")
-        url = settings.service_urls[service] + path
+        # the path as routed and guarded, quoted again: a `%3F` or `%25` the client sent inside a
+        # segment stays inside it, and the request line stays ASCII
+        url = settings.service_urls[service] + quote(path, safe=PATH_SAFE)
         if request.query_string:
             url += "?" + request.query_string.decode("latin-1")
         headers = {k: v for k, v in request.headers.items()

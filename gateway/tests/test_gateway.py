@@ -85,6 +85,32 @@ def test_dot_segments_cannot_reach_another_services_internals(base, alice):
     assert status == 404, body
 
 
+@pytest.mark.parametrize("segment", ["%3F%20x", "a%25zz", "%5C_%3B", "%C3%A9t%C3%A9", "%F0%9F%93%8B", "%C2%80%FF"])
+def test_an_escaped_segment_reaches_the_service_as_one_segment(base, alice, segment):
+    """`%3F`, `%25`, `;` or non-ASCII inside an id: forwarded inside its segment (quoted again), so the
+    service answers 404 for the unknown id, on the plain path (POST) and on the streamed one (GET
+    …/stream and attachments, relayed on the event loop) — not 405 for a cut path nor 500."""
+    auth = {"Authorization": f"Bearer {alice.token}"}
+    project = alice.post(alice.W + "/projects", json={"name": "Escapes"}).json()["id"]
+    paths = [f"{alice.W}/missions/{segment}/stream",
+             f"{alice.W}/projects/{project}/cards/{segment}/attachments/{segment}",
+             f"{alice.W}/projects/{segment}/cards/{segment}"]
+    for path in paths:
+        status, ctype, body = raw_get(base, path, auth)
+        assert status == 404 and ctype.startswith("application/json"), (path, status, body)
+    url = urlparse(base)
+    for path, body in ((f"{alice.W}/projects/{segment}/cards/{segment}/checklist", b'{"title": "x"}'),
+                       (f"{alice.W}/project-drafts/{segment}/refine",
+                        b'{"answers": [{"questionId": "q", "answer": "a"}]}')):
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        conn.request("POST", path, body=body,
+                     headers=auth | {"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        body = resp.read()
+        conn.close()
+        assert resp.status == 404, (path, resp.status, body)
+
+
 def test_method_not_allowed_is_json(alice):
     assert_error(alice.put(alice.W, json={}), 405)
 

@@ -33,6 +33,7 @@ import os
 import sys
 import threading
 import time
+from urllib.parse import unquote_to_bytes
 
 log = logging.getLogger(__name__)
 LOOP_KEY = "stellary.loop"          # environ: the event loop serving this request (absent under WSGI)
@@ -202,7 +203,10 @@ def _environ(scope, body: _Input, loop) -> dict:
     environ = {
         "REQUEST_METHOD": scope["method"],
         "SCRIPT_NAME": "",
-        "PATH_INFO": scope["path"].encode("utf-8").decode("latin-1"),
+        # as a WSGI server sets it: the percent-decoded bytes, latin-1 (scope["path"] is decoded as
+        # UTF-8 with replacement, which would change a path that is not UTF-8)
+        "PATH_INFO": (unquote_to_bytes(scope["raw_path"]).decode("latin-1") if scope.get("raw_path")
+                      else scope["path"].encode("utf-8").decode("latin-1")),
         "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
         "RAW_URI": (scope.get("raw_path") or scope["path"].encode()).decode("latin-1"),
         "SERVER_NAME": str(server[0]), "SERVER_PORT": str(server[1]),
