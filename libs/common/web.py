@@ -27,7 +27,7 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from . import context, jsonio
 from .errors import register_error_handlers
 from .observability import instrument_app
-from .schemas import load
+from .schemas import load, schema
 
 log = logging.getLogger(__name__)
 _PARAM = re.compile(r"<(?:[a-z_]+:)?([A-Za-z_]+)>")
@@ -42,15 +42,18 @@ class Api:
     def route(self, path: str, method: str = "GET", *, body=None, query=None, response=None,
               status: int = 200, summary: str = "", tags=None, public: bool = False, partial: bool = False,
               raw_body: bool = False, errors=(), sse: dict | None = None):
+        # built once: a schema instance deep-copies its fields (libs/common/schemas.py `schema`)
+        body_schema = schema(body) if isinstance(body, type) else body
+        query_schema = schema(query) if isinstance(query, type) else query
+
         def decorator(fn):
             def view(**kwargs):
-                if body is not None:
+                if body_schema is not None:
                     raw = request.get_data(cache=True)  # whatever the Content-Type: a form is not JSON
                     payload = jsonio.loads(raw) if raw.strip() else {}  # `null` is not an object: 400
-                    kwargs["body"] = load(body() if isinstance(body, type) else body, payload, partial=partial)
-                if query is not None:
-                    schema = query() if isinstance(query, type) else query
-                    kwargs["query"] = schema.load(request.args.to_dict())
+                    kwargs["body"] = load(body_schema, payload, partial=partial)
+                if query_schema is not None:
+                    kwargs["query"] = query_schema.load(request.args.to_dict())
                     jsonio.check_numbers(kwargs["query"])
                 result = fn(**kwargs)
                 if isinstance(result, Response):

@@ -16,6 +16,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from libs.common.context import Caller
 from libs.common.errors import ApiError, BadGateway, BadRequest, Conflict, NotFound
 from libs.common.mongo import is_id, new_id
+from libs.common.schemas import schema
 
 from . import schemas as s
 from .llm import LLMError
@@ -45,7 +46,7 @@ class _Roadmap(_Lenient):
 
 
 def draft_out(draft: dict) -> dict:
-    return s.DraftOut().dump(draft)
+    return schema(s.DraftOut).dump(draft)
 
 
 class DraftService:

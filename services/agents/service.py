@@ -16,6 +16,7 @@ from libs.common.context import Caller, require_pilotage
 from libs.common.errors import Conflict, Forbidden, NotFound, TooManyRequests
 from libs.common.mongo import is_id, new_id, unit_of_work
 from libs.common.paging import decode_cursor, encode_cursor
+from libs.common.schemas import schema
 
 from . import schemas as s
 from .journal import Journal, mission_actor, mission_summary
@@ -24,17 +25,17 @@ from .storage import ACTIVE, TERMINAL, DuplicateSlug, Stores, now_ms
 
 
 def agent_out(agent: dict) -> dict:
-    return s.AgentOut().dump(agent)
+    return schema(s.AgentOut).dump(agent)
 
 
 def mission_out(mission: dict, steps: list[dict] | None = None) -> dict:
     if steps is None:
-        return s.MissionOut().dump(mission)
-    return s.MissionDetailOut().dump(mission | {"steps": steps})
+        return schema(s.MissionOut).dump(mission)
+    return schema(s.MissionDetailOut).dump(mission | {"steps": steps})
 
 
 def proposal_out(proposal: dict) -> dict:
-    return s.ProposalOut().dump(proposal)
+    return schema(s.ProposalOut).dump(proposal)
 
 
 def require_agent_admin(caller: Caller) -> None:

@@ -33,6 +33,7 @@ import json
 import time
 
 from libs.common.asyncweb import Fanout, run_blocking
+from libs.common.schemas import schema
 
 from .journal import LIVE_SUBJECT
 from .schemas import StepOut
@@ -80,7 +81,7 @@ class LiveHub:
 
 
 def _frame(row: dict) -> str:
-    body = StepOut().dump(row)
+    body = schema(StepOut).dump(row)
     return f"id: {row['seq']}\nevent: {row['type']}\ndata: {json.dumps(body, separators=(',', ':'))}\n\n"
 
 

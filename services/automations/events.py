@@ -54,7 +54,8 @@ def follow_due_date(stores, scheduler, envelope: dict) -> None:
         return
     due_ms = to_ms(card.get("dueDate"))
     if due_ms is None or card.get("archived"):
-        stores.due.remove(card["id"])
+        if kind != "boards.card.created":   # a new card has no row to remove: no command
+            stores.due.remove(card["id"])
         return
     project = data.get("project") or {"id": envelope.get("projectId")}
     stores.due.put(card["id"], due_ms=due_ms, project=project, workspace_id=envelope.get("workspaceId"),

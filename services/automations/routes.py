@@ -7,6 +7,7 @@ from flask import current_app
 from libs.common.context import workspace_caller
 from libs.common.paging import paged
 from libs.common.web import Api
+from libs.common.schemas import schema
 
 from . import schemas as s
 
@@ -27,35 +28,35 @@ def svc():
                    "(unique in the project, 409); at most AUTOMATIONS_MAX_RULES_PER_PROJECT (500) rules (409); 503 "
                    "when boards does not answer")
 def create_rule(org, ws, project_id, body):
-    return s.RuleOut().dump(svc().create(caller=workspace_caller(org, ws), project_id=project_id, data=body))
+    return schema(s.RuleOut).dump(svc().create(caller=workspace_caller(org, ws), project_id=project_id, data=body))
 
 
 @api.route(P, "GET", response=s.RuleOut(many=True), errors=(503,), summary="The project's rules, oldest first")
 def list_rules(org, ws, project_id):
-    return s.RuleOut(many=True).dump(svc().list(caller=workspace_caller(org, ws), project_id=project_id))
+    return schema(s.RuleOut, many=True).dump(svc().list(caller=workspace_caller(org, ws), project_id=project_id))
 
 
 @api.route(R, "GET", response=s.RuleOut, summary="One rule")
 def get_rule(org, ws, project_id, rule_id):
-    return s.RuleOut().dump(svc().get(caller=workspace_caller(org, ws), project_id=project_id, rule_id=rule_id))
+    return schema(s.RuleOut).dump(svc().get(caller=workspace_caller(org, ws), project_id=project_id, rule_id=rule_id))
 
 
 @api.route(R, "PATCH", body=s.RulePatch, response=s.RuleOut, errors=(409, 503),
            summary="Change a rule's name, trigger, conditions, action or enabled (enabling clears disabledReason)")
 def update_rule(org, ws, project_id, rule_id, body):
-    return s.RuleOut().dump(svc().update(caller=workspace_caller(org, ws), project_id=project_id, rule_id=rule_id,
+    return schema(s.RuleOut).dump(svc().update(caller=workspace_caller(org, ws), project_id=project_id, rule_id=rule_id,
                                          data=body))
 
 
 @api.route(R, "DELETE", response=s.Ok, summary="Delete a rule and its traces")
 def delete_rule(org, ws, project_id, rule_id):
-    return s.Ok().dump(svc().delete(caller=workspace_caller(org, ws), project_id=project_id, rule_id=rule_id))
+    return schema(s.Ok).dump(svc().delete(caller=workspace_caller(org, ws), project_id=project_id, rule_id=rule_id))
 
 
 @api.route(R + "/toggle", "PATCH", body=s.ToggleIn, response=s.RuleOut,
            summary="Enable or disable a rule (flips it; or {enabled}); enabling clears disabledReason")
 def toggle_rule(org, ws, project_id, rule_id, body):
-    return s.RuleOut().dump(svc().toggle(caller=workspace_caller(org, ws), project_id=project_id, rule_id=rule_id,
+    return schema(s.RuleOut).dump(svc().toggle(caller=workspace_caller(org, ws), project_id=project_id, rule_id=rule_id,
                                          enabled=body.get("enabled")))
 
 
@@ -65,12 +66,12 @@ def toggle_rule(org, ws, project_id, rule_id, body):
 def list_traces(org, ws, project_id, rule_id, query):
     rows, cursor = svc().traces(caller=workspace_caller(org, ws), project_id=project_id, rule_id=rule_id,
                                 limit=query["limit"], cursor=query["cursor"])
-    return paged(s.TraceOut(many=True).dump(rows), cursor)
+    return paged(schema(s.TraceOut, many=True).dump(rows), cursor)
 
 
 @api.route(R + "/test", "POST", body=s.TestIn, response=s.TestOut, errors=(503,),
            summary="Dry run: would the rule match the card, and what would its action change (changes nothing, "
                    "writes no trace)")
 def test_rule(org, ws, project_id, rule_id, body):
-    return s.TestOut().dump(svc().test(caller=workspace_caller(org, ws), project_id=project_id, rule_id=rule_id,
+    return schema(s.TestOut).dump(svc().test(caller=workspace_caller(org, ws), project_id=project_id, rule_id=rule_id,
                                        card_id=body["cardId"], from_column_id=body.get("fromColumnId")))

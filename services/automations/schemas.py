@@ -166,7 +166,7 @@ class TraceQuery(Schema):
 
 
 # ---------------------------------------------------------------- responses
-# Handlers return `XOut().dump(stored document)` of the schema their route declares.
+# Handlers return `schema(XOut).dump(stored document)` of the schema their route declares.
 class ConditionsOut(Schema):
     fromColumnId, toColumnId, columnId = fields.String(), fields.String(), fields.String()
     priority, labelId = fields.String(metadata={"enum": list(PRIORITIES)}), fields.String()

@@ -1,6 +1,6 @@
 """The base of boards' response schemas: `Out`, the fields they derive values with, `Ok`.
 
-Handlers return `XOut().dump(obj)` of the schema their `api.route(response=...)` declares, so the body
+Handlers return `schema(XOut).dump(obj)` of the schema their `api.route(response=...)` declares, so the body
 and the OpenAPI document come from the same declaration. `IsoTime` renders a stored date (or the
 stand-in's text of one) as the API's `...Z`; `Computed…` fields derive their value from the whole object
 (`compute(obj)`) and are documented as the type they are mixed into.

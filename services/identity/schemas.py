@@ -1,7 +1,7 @@
 """What identity's schemas share: the email field, the role vocabularies, `Ok`.
 
 Each domain's `schemas.py` holds its requests (`…In`, `…Patch`, `…Query`) and its responses (`…Out`):
-handlers return `XOut().dump(obj)` of the schema their `api.route(response=...)` declares, so the body
+handlers return `schema(XOut).dump(obj)` of the schema their `api.route(response=...)` declares, so the body
 and `/openapi.json` come from the same declaration.
 """
 from marshmallow import Schema, ValidationError, fields

@@ -10,6 +10,7 @@ that owns the data and dumped through its response schema:
 from libs.common.bus import Worker
 from libs.common.kit import worker_main
 from libs.common.mongo import connect, ensure_in_background
+from libs.common.schemas import schema
 
 from .accounts.schemas import UserOut
 from .app import build_services
@@ -23,11 +24,11 @@ def build_worker(config: dict | None = None) -> Worker:
     services = build_services(settings, client, "identity-worker")
     ensure_in_background(services.ensure_indexes, "identity-worker")
     worker = Worker("identity", settings, client[settings.mongo_db])
-    worker.command("workspace_member", lambda p: WsMemberOut().dump(services.ws_members.get_or_raise(
+    worker.command("workspace_member", lambda p: schema(WsMemberOut).dump(services.ws_members.get_or_raise(
         workspace_id=p["workspaceId"], user_id=p.get("userId"), email=p.get("email"))))
-    worker.command("workspace_members", lambda p: WsMemberOut(many=True).dump(
+    worker.command("workspace_members", lambda p: schema(WsMemberOut, many=True).dump(
         services.ws_members.list_of_workspace(workspace_id=p["workspaceId"])))
-    worker.command("users", lambda p: UserOut(many=True).dump(services.accounts.list_users(ids=list(p.get("ids", [])))))
+    worker.command("users", lambda p: schema(UserOut, many=True).dump(services.accounts.list_users(ids=list(p.get("ids", [])))))
     return worker
 
 

@@ -6,6 +6,7 @@ from libs.common.asyncweb import AsyncBody
 from libs.common.context import caller
 from libs.common.paging import paged
 from libs.common.web import Api, sse_event
+from libs.common.schemas import schema
 
 from . import schemas as s
 from .stream import LIVE_SUBJECT, event_stream, parse_last_event_id
@@ -22,7 +23,7 @@ def svc():
 def list_notifications(query):
     docs, next_cursor = svc().list(caller=caller(), limit=query["limit"], unread_only=query["unreadOnly"],
                                    cursor=query["cursor"])
-    return paged(s.NotificationOut(many=True).dump(docs), next_cursor)
+    return paged(schema(s.NotificationOut, many=True).dump(docs), next_cursor)
 
 
 def _touch(user_id: str) -> None:
@@ -34,14 +35,14 @@ def _touch(user_id: str) -> None:
 
 @api.route("/notifications/count", "GET", response=s.CountOut, summary="Number of unread notifications")
 def count():
-    return s.CountOut().dump(svc().count(caller=caller()))
+    return schema(s.CountOut).dump(svc().count(caller=caller()))
 
 
 @api.route("/notifications/read-all", "PATCH", response=s.ReadAllOut, summary="Mark all notifications as read")
 def read_all():
     result = svc().read_all(caller=caller())
     _touch(caller().user_id)
-    return s.ReadAllOut().dump(result)
+    return schema(s.ReadAllOut).dump(result)
 
 
 @api.route("/notifications/<notification_id>/read", "PATCH", response=s.NotificationOut,
@@ -49,7 +50,7 @@ def read_all():
 def read(notification_id):
     doc = svc().read(caller=caller(), notification_id=notification_id)
     _touch(caller().user_id)
-    return s.NotificationOut().dump(doc)
+    return schema(s.NotificationOut).dump(doc)
 
 
 @api.route("/notifications/stream", "GET", errors=(429,),

@@ -1,10 +1,10 @@
 """The query string and the response schemas of the notifications endpoints.
 
-A notification is shown as `NotificationOut().dump(stored document)`, by the handlers, the stream
+A notification is shown as `schema(NotificationOut).dump(stored document)`, by the handlers, the stream
 and the worker's wake-ups alike: one shape, the one `/openapi.json` declares."""
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from libs.common.schemas import IsoTime
+from libs.common.schemas import IsoTime, schema
 
 from .service import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -74,4 +74,4 @@ class ReadAllOut(Schema):
 
 
 def notifications_out(docs: list[dict]) -> list[dict]:
-    return NotificationOut(many=True).dump(docs)
+    return schema(NotificationOut, many=True).dump(docs)

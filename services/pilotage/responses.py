@@ -1,12 +1,12 @@
 """Response schemas of the pilotage endpoints: what the API shows, and the only place that says it.
 
-Handlers return `XOut().dump(stored row)` of the schema their route declares; the events' `data`, the
+Handlers return `schema(XOut).dump(stored row)` of the schema their route declares; the events' `data`, the
 actions' `result` and the commands' answers are dumped through the same schemas (`render`). Every field
 of an entity is present (the optional ones null when unset); stored datetimes are shown as `...Z`.
 """
 from marshmallow import Schema, fields
 
-from libs.common.schemas import IsoTime
+from libs.common.schemas import IsoTime, schema
 
 Str, Int, Bool, List, Nested, Dict = (fields.String, fields.Integer, fields.Boolean, fields.List, fields.Nested,
                                       fields.Dict)
@@ -83,11 +83,11 @@ ENTITIES = {"missions": MissionOut, "priorities": PriorityOut, "todos": TodoOut,
 
 def render(name: str, row: dict) -> dict:
     """A stored entity of collection `name` as the API shows it."""
-    return ENTITIES[name]().dump(row)
+    return schema(ENTITIES[name]).dump(row)
 
 
 def render_document(row: dict, *, content: bool = True) -> dict:
-    return (DocumentOut() if content else DocumentOut(exclude=("content",))).dump(row)
+    return schema(DocumentOut, exclude=() if content else ("content",)).dump(row)
 
 
 # ---------------------------------------------------------------- the state (state.py builds it)

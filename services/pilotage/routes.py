@@ -9,6 +9,7 @@ from flask import current_app
 from libs.common.context import workspace_caller
 from libs.common.paging import paged
 from libs.common.web import Api
+from libs.common.schemas import schema
 
 from . import responses as r
 from . import schemas as s
@@ -31,14 +32,14 @@ def docs():
            summary="The workspace's pilotage state (profile pilotage|execution|revue, intent "
                    "weekly_review|daily_execution|sprint_planning|context_only, detailLevel minimal|standard|detailed)")
 def get_state(org, ws, query):
-    return r.StateOut().dump(svc().state(caller=workspace_caller(org, ws), profile=query["profile"],
+    return schema(r.StateOut).dump(svc().state(caller=workspace_caller(org, ws), profile=query["profile"],
                                          intent=query["intent"], detail_level=query["detailLevel"]))
 
 
 @api.route(P + "/state", "PATCH", body=s.StatePatch, response=r.StateOut,
            summary="Set the workspace's current cycle label (cycle 1-50 chars; pilotage owner); returns the state")
 def patch_state(org, ws, body):
-    return r.StateOut().dump(svc().set_cycle(caller=workspace_caller(org, ws), cycle=body["cycle"]))
+    return schema(r.StateOut).dump(svc().set_cycle(caller=workspace_caller(org, ws), cycle=body["cycle"]))
 
 
 # ---------------------------------------------------------------- the five simple collections
@@ -61,7 +62,7 @@ def _crud(path: str, name: str, label: str, body_in, body_patch, list_query, out
         return out().dump(svc().update(name, caller=workspace_caller(org, ws), entity_id=id, data=body))
 
     def delete(org, ws, id):
-        return r.Ok().dump(svc().delete(name, caller=workspace_caller(org, ws), entity_id=id))
+        return schema(r.Ok).dump(svc().delete(name, caller=workspace_caller(org, ws), entity_id=id))
 
     for fn in (create, list_, get, update, delete):
         fn.__name__ = f"{fn.__name__.rstrip('_')}_{name}"
@@ -93,7 +94,7 @@ _crud(P + "/docs", "docs", "active doc", s.DocIn, s.DocPatch, s.DocQuery, r.DocO
            summary="Propose an action for human review (actionType 1-100, explanation 1-500, payload ≤16 KB; "
                    "pilotage reviewer/owner)")
 def propose_action(org, ws, body):
-    return r.ActionOut().dump(svc().propose(caller=workspace_caller(org, ws), data=body))
+    return schema(r.ActionOut).dump(svc().propose(caller=workspace_caller(org, ws), data=body))
 
 
 @api.route(P + "/actions", "GET", query=s.ActionQuery, response=r.ActionOut(many=True),
@@ -102,29 +103,29 @@ def propose_action(org, ws, body):
 def list_actions(org, ws, query):
     rows, cursor = svc().list("actions", caller=workspace_caller(org, ws), filters={"status": query["status"]},
                               limit=query["limit"], cursor=query["cursor"])
-    return paged(r.ActionOut(many=True).dump(rows), cursor)
+    return paged(schema(r.ActionOut, many=True).dump(rows), cursor)
 
 
 @api.route(P + "/actions/<id>", "GET", response=r.ActionOut, summary="One proposed action")
 def get_action(org, ws, id):
-    return r.ActionOut().dump(svc().get("actions", caller=workspace_caller(org, ws), entity_id=id))
+    return schema(r.ActionOut).dump(svc().get("actions", caller=workspace_caller(org, ws), entity_id=id))
 
 
 @api.route(P + "/actions/<id>", "PATCH", body=s.ActionIn, partial=True, response=r.ActionOut, errors=(409,),
            summary="Edit a suggested action (actionType, explanation, payload; 409 once reviewed)")
 def update_action(org, ws, id, body):
-    return r.ActionOut().dump(svc().update("actions", caller=workspace_caller(org, ws), entity_id=id, data=body))
+    return schema(r.ActionOut).dump(svc().update("actions", caller=workspace_caller(org, ws), entity_id=id, data=body))
 
 
 @api.route(P + "/actions/<id>", "DELETE", response=r.Ok, summary="Delete a proposed action (pilotage reviewer/owner)")
 def delete_action(org, ws, id):
-    return r.Ok().dump(svc().delete("actions", caller=workspace_caller(org, ws), entity_id=id))
+    return schema(r.Ok).dump(svc().delete("actions", caller=workspace_caller(org, ws), entity_id=id))
 
 
 @api.route(P + "/actions/<id>/review", "POST", body=s.ActionReview, response=r.ActionOut, errors=(409,),
            summary="Approve or reject a suggested action (approved bool, reason ≤200; 409 unless suggested)")
 def review_action(org, ws, id, body):
-    return r.ActionOut().dump(svc().review(caller=workspace_caller(org, ws), action_id=id,
+    return schema(r.ActionOut).dump(svc().review(caller=workspace_caller(org, ws), action_id=id,
                                            approved=body["approved"], reason=body["reason"]))
 
 
@@ -133,7 +134,7 @@ def review_action(org, ws, id, body):
                    "actionType; the owner's error is returned and recorded in `error`; 503 when it does not "
                    "answer)")
 def apply_action(org, ws, id):
-    return r.ActionOut().dump(svc().apply(caller=workspace_caller(org, ws), action_id=id))
+    return schema(r.ActionOut).dump(svc().apply(caller=workspace_caller(org, ws), action_id=id))
 
 
 # ---------------------------------------------------------------- documents
@@ -142,7 +143,7 @@ def apply_action(org, ws, id):
            summary="Create a document (title 1-200, docType document|spec|brief|adr|note|reference|template|"
                    "spreadsheet, content TipTap JSON ≤512 KB, parentId, contextType/contextId)")
 def create_document(org, ws, body):
-    return r.DocumentOut().dump(docs().create(caller=workspace_caller(org, ws), data=body))
+    return schema(r.DocumentOut).dump(docs().create(caller=workspace_caller(org, ws), data=body))
 
 
 @api.route(W + "/documents", "GET", query=s.DocumentQuery, response=r.DocumentOut(many=True), tags=["documents"],
@@ -155,7 +156,7 @@ def list_documents(org, ws, query):
 
 @api.route(W + "/documents/<document_id>", "GET", response=r.DocumentOut, tags=["documents"], summary="A document with its content")
 def get_document(org, ws, document_id):
-    return r.DocumentOut().dump(docs().get(caller=workspace_caller(org, ws), document_id=document_id))
+    return schema(r.DocumentOut).dump(docs().get(caller=workspace_caller(org, ws), document_id=document_id))
 
 
 @api.route(W + "/documents/<document_id>", "PATCH", body=s.DocumentPatch, response=r.DocumentOut, tags=["documents"],
@@ -163,20 +164,20 @@ def get_document(org, ws, document_id):
            summary="Change a document's title, content, type, parent or context (409 for a parent under the "
                    "document itself; content ≤512 KB, 413)")
 def update_document(org, ws, document_id, body):
-    return r.DocumentOut().dump(docs().update(caller=workspace_caller(org, ws), document_id=document_id, data=body))
+    return schema(r.DocumentOut).dump(docs().update(caller=workspace_caller(org, ws), document_id=document_id, data=body))
 
 
 @api.route(W + "/documents/<document_id>", "DELETE", response=r.Ok, tags=["documents"], errors=(409,),
            summary="Delete a document (409 while it has child documents)")
 def delete_document(org, ws, document_id):
-    return r.Ok().dump(docs().delete(caller=workspace_caller(org, ws), document_id=document_id))
+    return schema(r.Ok).dump(docs().delete(caller=workspace_caller(org, ws), document_id=document_id))
 
 
 @api.route(W + "/documents/<document_id>/submit-review", "POST", response=r.DocumentOut, tags=["documents"],
            errors=(409,),
            summary="Submit a draft (or changes_requested) document for review (409 otherwise)")
 def submit_document(org, ws, document_id):
-    return r.DocumentOut().dump(docs().submit_review(caller=workspace_caller(org, ws), document_id=document_id))
+    return schema(r.DocumentOut).dump(docs().submit_review(caller=workspace_caller(org, ws), document_id=document_id))
 
 
 @api.route(W + "/documents/<document_id>/review", "POST", body=s.DocumentReview, response=r.DocumentOut,
@@ -184,5 +185,5 @@ def submit_document(org, ws, document_id):
            summary="Review a pending document: status approved|changes_requested, notes ≤2000 "
                    "(pilotage reviewer/owner; 409 unless pending_review)")
 def review_document(org, ws, document_id, body):
-    return r.DocumentOut().dump(docs().review(caller=workspace_caller(org, ws), document_id=document_id,
+    return schema(r.DocumentOut).dump(docs().review(caller=workspace_caller(org, ws), document_id=document_id,
                                               status=body["status"], notes=body["notes"]))

@@ -1,4 +1,5 @@
 """Pure logic of libs/common: durations, validation messages, dates, the internal caller token."""
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -87,6 +88,33 @@ def test_caller_token_round_trip_and_tamper_and_expiry():
     expired = sign_caller(caller, "secret-1", ttl=-5)
     with pytest.raises(Unauthorized):
         verify_caller(expired, "secret-1")
+
+
+def test_a_verified_caller_token_is_decoded_once_until_it_expires(monkeypatch):
+    """The gateway reuses a token for seconds: a service decodes it once, then answers from memory —
+    but only for that exact token and secret, and never past its expiry."""
+    import jwt as pyjwt
+
+    from libs.common import context
+
+    decodes = []
+    real = pyjwt.decode
+    monkeypatch.setattr(context.jwt, "decode", lambda *a, **kw: decodes.append(1) or real(*a, **kw))
+    caller = Caller(user_id=new_id(), email="a@b.c", scopes=("projects:read",))
+    token = sign_caller(caller, "secret-cache", ttl=2)
+    assert verify_caller(token, "secret-cache").user_id == caller.user_id
+    assert verify_caller(token, "secret-cache").user_id == caller.user_id
+    assert len(decodes) == 1
+    with pytest.raises(Unauthorized):     # the same token under another secret is decoded (and refused)
+        verify_caller(token, "secret-other")
+    assert len(decodes) == 2
+    with pytest.raises(Exception):        # what the cache hands out cannot be changed by a request
+        verify_caller(token, "secret-cache").user_id = "someone-else"
+    exp = real(token, options={"verify_signature": False})["exp"]
+    time.sleep(max(0.0, exp + 1.05 - time.time()))
+    with pytest.raises(Unauthorized):     # past its expiry: decoded again, and refused
+        verify_caller(token, "secret-cache")
+    assert len(decodes) == 3
 
 
 def test_a_form_body_is_not_taken_for_an_empty_json_object():

@@ -12,6 +12,7 @@ from flask import Response, request
 
 from libs.common.context import workspace_caller
 from libs.common.errors import ApiError
+from libs.common.schemas import schema
 
 from ..api import P, api
 from ..context import boards
@@ -34,7 +35,7 @@ def content_disposition(name: str) -> str:
 
 @api.route(CARD, "GET", response=AttachmentOut(many=True), summary="List a card's attachments")
 def list_attachments(org, ws, project_id, card_id):
-    return AttachmentOut(many=True).dump(svc().list(caller=workspace_caller(org, ws), project_id=project_id,
+    return schema(AttachmentOut, many=True).dump(svc().list(caller=workspace_caller(org, ws), project_id=project_id,
                                                     card_id=card_id))
 
 
@@ -50,7 +51,7 @@ def upload_attachment(org, ws, project_id, card_id):
         raise
     upload = read_upload(request.stream, request.content_type, limit=service.max_upload_bytes)
     try:
-        return AttachmentOut().dump(service.create(caller=current, card=card, upload=upload))
+        return schema(AttachmentOut).dump(service.create(caller=current, card=card, upload=upload))
     finally:
         upload.close()
 
@@ -74,4 +75,4 @@ def download_attachment(org, ws, project_id, card_id, attachment_id):
 def delete_attachment(org, ws, project_id, card_id, attachment_id):
     svc().delete(caller=workspace_caller(org, ws), project_id=project_id, card_id=card_id,
                  attachment_id=attachment_id)
-    return OkOut().dump({"ok": True})
+    return schema(OkOut).dump({"ok": True})

@@ -1,5 +1,6 @@
 """HTTP endpoints: comments of a card."""
 from libs.common.paging import paged
+from libs.common.schemas import schema
 
 from ..api import C, api, services, who
 from ..schemas import PageQuery
@@ -12,12 +13,12 @@ from .schemas import CommentIn, CommentOut
 def list_comments(org, ws, project_id, card_id, query):
     items, next_cursor = services().comments.list_comments(actor=who(org, ws), project_id=project_id, card_id=card_id,
                                                            limit=query["limit"], cursor=query["cursor"])
-    return paged(CommentOut(many=True).dump(items), next_cursor)
+    return paged(schema(CommentOut, many=True).dump(items), next_cursor)
 
 
 @api.route(C + "/comments", "POST", body=CommentIn, response=CommentOut, status=201, summary="Comment on a card")
 def create_comment(org, ws, project_id, card_id, body):
-    return CommentOut().dump(services().comments.create(actor=who(org, ws), project_id=project_id, card_id=card_id,
+    return schema(CommentOut).dump(services().comments.create(actor=who(org, ws), project_id=project_id, card_id=card_id,
                                                         content=body["content"]))
 
 
@@ -25,4 +26,4 @@ def create_comment(org, ws, project_id, card_id, body):
            summary="Delete a comment (its author or a workspace admin)")
 def delete_comment(org, ws, project_id, card_id, comment_id):
     services().comments.delete(actor=who(org, ws), project_id=project_id, card_id=card_id, comment_id=comment_id)
-    return Ok().dump(OK)
+    return schema(Ok).dump(OK)

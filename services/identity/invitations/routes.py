@@ -1,5 +1,6 @@
 """HTTP endpoints: invitations (to a workspace; accepting any)."""
 from libs.common.context import caller
+from libs.common.schemas import schema
 
 from ..api import W, api, services
 from .schemas import AcceptedOut, InvitationOut, InviteIn
@@ -8,7 +9,7 @@ from .schemas import AcceptedOut, InvitationOut, InviteIn
 @api.route(W + "/members/invite", "POST", body=InviteIn, response=InvitationOut, status=201, errors=(409,),
            summary="Invite someone by email (admin)")
 def invite(org, ws, body):
-    return InvitationOut().dump(services().invitations.create(
+    return schema(InvitationOut).dump(services().invitations.create(
         caller=caller(), org_slug=org, ws_slug=ws, email=body["email"], role=body["role"],
         pilotage_role=body["pilotageRole"]))
 
@@ -16,4 +17,4 @@ def invite(org, ws, body):
 @api.route("/invitations/<token>/accept", "POST", response=AcceptedOut, errors=(409,),
            summary="Accept an invitation (to a workspace, or to an organization)")
 def accept_invitation(token):
-    return AcceptedOut().dump(services().invitations.accept(caller=caller(), token=token))
+    return schema(AcceptedOut).dump(services().invitations.accept(caller=caller(), token=token))
