@@ -67,6 +67,8 @@ STREAM_MAX_AGE_S = 7 * 86400
 ACK_WAIT_S = 10
 # An idle consumer's pull request waits this long on the server (a message answers it at once).
 FETCH_WAIT_S = 15
+RELAY_DELETE_S = 0.25       # published outbox rows are deleted in batches (SyncNats._forget_later)
+RELAY_DELETE_BATCH = 500
 
 
 async def _quiet_error(exc) -> None:
@@ -668,6 +670,9 @@ class SyncNats:
         self.on_reconnect: list[callable] = []
         self._relay_queue: collections.deque = collections.deque()
         self._relay_wake: asyncio.Event | None = None
+        self._published: dict[int, tuple] = {}   # outbox → ids published, not yet deleted
+        self._delete_timer = None
+        self._tasks: set = set()
 
     def start(self) -> "SyncNats":
         with self._lock:
@@ -742,10 +747,35 @@ class SyncNats:
                         log.warning("%s: publish failed (%s); %d rows left to the sweeper", self.name, exc,
                                     len(rows) - len(done))
                     if done:
-                        try:
-                            await asyncio.to_thread(outbox.delete, done)
-                        except Exception as del_exc:  # noqa: BLE001 - swept and de-duplicated later
-                            log.warning("%s: cannot delete %d published rows: %s", self.name, len(done), del_exc)
+                        self._forget_later(outbox, done)
+
+    def _forget_later(self, outbox, ids: list[str]) -> None:
+        """Published rows are deleted in batches, at most RELAY_DELETE_S after their publish (or at
+        RELAY_DELETE_BATCH rows): one database command per batch instead of one per commit. Their
+        grace period keeps the sweeper off them meanwhile; a delete lost to a crash leaves rows it
+        re-publishes, which JetStream and the consumers drop as duplicates."""
+        entry = self._published.setdefault(id(outbox), (outbox, []))
+        entry[1].extend(ids)
+        if sum(len(pending) for _, pending in self._published.values()) >= RELAY_DELETE_BATCH:
+            self.tasks_keep(self._loop.create_task(self._delete_published()))
+        elif self._delete_timer is None:
+            self._delete_timer = self._loop.call_later(
+                RELAY_DELETE_S, lambda: self.tasks_keep(self._loop.create_task(self._delete_published())))
+
+    def tasks_keep(self, task) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _delete_published(self) -> None:
+        if self._delete_timer is not None:
+            self._delete_timer.cancel()
+            self._delete_timer = None
+        batches, self._published = self._published, {}
+        for outbox, ids in batches.values():
+            try:
+                await asyncio.to_thread(outbox.delete, ids)
+            except Exception as exc:  # noqa: BLE001 - swept and de-duplicated later
+                log.warning("%s: cannot delete %d published rows: %s", self.name, len(ids), exc)
 
     @staticmethod
     def _wrap(cb):
@@ -802,6 +832,11 @@ class SyncNats:
 
     def close(self) -> None:
         if self._nc is not None and self._loop is not None:
+            try:
+                if self._published:
+                    asyncio.run_coroutine_threadsafe(self._delete_published(), self._loop).result(2)
+            except Exception:  # noqa: BLE001 - swept and de-duplicated later
+                pass
             try:
                 asyncio.run_coroutine_threadsafe(self._nc.close(), self._loop).result(2)
             except Exception:  # noqa: BLE001

@@ -125,6 +125,49 @@ def test_the_writer_publishes_right_after_commit_and_a_rollback_publishes_nothin
     writer.close()
 
 
+def test_the_writer_deletes_what_it_published_in_batches_not_once_per_commit(infra, monkeypatch):
+    """Thirty commits in a row: thirty events out at once, their rows gone within a moment, in a
+    handful of delete commands (one per RELAY_DELETE_S window), not thirty."""
+    import libs.common.bus as bus
+    from pymongo import MongoClient, monitoring
+
+    class Deletes(monitoring.CommandListener):
+        def __init__(self):
+            self.count = 0
+
+        def started(self, event):
+            if event.command_name == "delete" and event.command.get("delete") == "outbox":
+                self.count += 1
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+
+    monkeypatch.setitem(bus.STREAMS, "BUSBATCH", "busbatch.>")
+    settings = _settings(infra)
+    deletes = Deletes()
+    client = MongoClient(settings.mongo_uri, event_listeners=[deletes])
+    db = client[settings.mongo_db]
+    writer = SyncNats(infra.env["NATS_URL"], "busbatch-web")
+    outbox = Outbox(db, bus=writer)
+    outbox.ensure_indexes()
+    asyncio.run(_ensure(infra, "BUSBATCH"))
+    got, ready, stop = [], threading.Event(), threading.Event()
+    _collect(infra, "busbatch.>", got, ready, stop)
+    try:
+        sent = [outbox.add(event("busbatch.thing.created", {"n": i})) for i in range(30)]
+        wait_until(lambda: len(got) == 30, 10, message="every committed event published")
+        wait_until(lambda: db.outbox.count_documents({}) == 0, 10, message="the published rows deleted")
+        assert [body["id"] for _, body in got] == [e["id"] for e in sent]
+        assert 1 <= deletes.count <= 5, deletes.count
+    finally:
+        stop.set()
+        writer.close()
+        client.close()
+
+
 async def _ensure(infra, name):
     nc = await nats.connect(infra.env["NATS_URL"])
     await ensure_stream(nc.jetstream(), name)
