@@ -673,6 +673,7 @@ class SyncNats:
         self._published: dict[int, tuple] = {}   # outbox → ids published, not yet deleted
         self._delete_timer = None
         self._tasks: set = set()
+        self._closing = False
 
     def start(self) -> "SyncNats":
         with self._lock:
@@ -702,11 +703,15 @@ class SyncNats:
                                               ping_interval=20, max_outstanding_pings=3)
                 break
             except Exception as exc:  # noqa: BLE001
+                if self._closing:
+                    return
                 log.warning("%s: NATS not reachable (%s); retrying in %.1fs", self.name, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5)
         for subject, cb in self._subs:
             await self._nc.subscribe(subject, cb=self._wrap(cb))
+        if self._subs:
+            await self._nc.flush(timeout=5)   # the server has them: what is published from now on reaches us
         self._relay_wake = asyncio.Event()
         self._loop.create_task(self._relay_loop())
         if self._relay_queue:
@@ -795,7 +800,10 @@ class SyncNats:
         self.start()
         self._subs.append((subject, cb))
         if self._connected.is_set():
-            asyncio.run_coroutine_threadsafe(self._nc.subscribe(subject, cb=self._wrap(cb)), self._loop).result(5)
+            async def now():
+                await self._nc.subscribe(subject, cb=self._wrap(cb))
+                await self._nc.flush(timeout=5)
+            asyncio.run_coroutine_threadsafe(now(), self._loop).result(6)
 
     def publish(self, subject: str, payload: dict) -> None:
         """A best-effort core publish (a live wake-up, never an event): dropped while NATS is away."""
@@ -831,6 +839,7 @@ class SyncNats:
         raise error_for_status(int(reply.get("statusCode", 502)), reply.get("message", "Command failed"))
 
     def close(self) -> None:
+        self._closing = True   # a connection still being retried gives up
         if self._nc is not None and self._loop is not None:
             try:
                 if self._published:

@@ -5,6 +5,7 @@ from libs.common.mongo import connect, ensure_in_background
 from libs.common.telemetry import setup_telemetry
 from libs.common.web import create_service_app
 
+from .execution import announce_rule_changes
 from .routes import api
 from .service import AutomationsService
 from .settings import Settings
@@ -23,6 +24,8 @@ def create_app(config: dict | None = None):
     db = client[settings.mongo_db]
     bus = SyncNats(settings.nats_url, "automations")
     stores, outbox = Stores(db), Outbox(db, bus=bus)
+    announce_rule_changes(stores, bus)
+    bus.start()   # connected before the first rule change, which it announces to the workers
     ensure_in_background(lambda: ensure_indexes(stores, outbox), "automations")
     service = AutomationsService(stores=stores, bus=bus, settings=settings)
     app = create_service_app("automations", settings, api, client=client)

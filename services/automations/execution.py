@@ -14,11 +14,11 @@ re-runs only the rules it had not traced yet.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from pymongo.errors import DuplicateKeyError
 
+from libs.common.announced import MISSING, AnnouncedCache, announce
 from libs.common.bus import event
 from libs.common.mongo import now
 
@@ -32,6 +32,15 @@ FAILED_SUBJECT = "automations.run.failed"
 # An owner that does not answer is an outage, not the rule's fault: it does not count towards self-disable.
 OUTAGE = (503, 504)
 RULE_CACHE_PROJECTS = 2000
+# Every change of a project's rules (app and worker) is announced here; a worker that heard nothing
+# uses its copy without reading, and reads the project's rule version again after RULES_RECHECK_S.
+RULES_CHANGED = "automations.rules.changed"
+RULES_RECHECK_S = 10.0
+
+
+def announce_rule_changes(stores: Stores, bus) -> None:
+    """The process that writes rules tells every worker (libs/common/announced.py)."""
+    stores.rules.on_change.append(lambda project_id: announce(bus, RULES_CHANGED, project_id))
 
 
 class Executor:
@@ -41,8 +50,10 @@ class Executor:
         self.client = client
         self.settings = settings
         self.bus = bus
-        self._rules: dict[str, tuple[int, list[dict]]] = {}
-        self._lock = threading.Lock()
+        self._rules = AnnouncedCache(bus, RULES_CHANGED, recheck_s=RULES_RECHECK_S, max_keys=RULE_CACHE_PROJECTS)
+        # this process's own changes, at once
+        stores.rules.on_change.append(lambda key: self._rules.forget(key) if key else self._rules.clear())
+        announce_rule_changes(stores, bus)
         self.runner = Runner(bus=bus, timeout=settings.command_timeout, notify=self._notify,
                              workspace_members=self._workspace_members)
 
@@ -71,18 +82,18 @@ class Executor:
 
     # ---------------------------------------------------------------- rules, kept in memory per project
     def rules_of(self, project_id: str) -> list[dict]:
-        """The project's enabled rules: one small read (its rules' version) per event, the rules themselves
-        only when they changed since this process last read them."""
+        """The project's enabled rules. No read while this process heard every change (they are
+        announced); else one small read (the rules' version), the rules themselves only when it moved."""
+        rules = self._rules.get(project_id)
+        if rules is not MISSING:
+            return rules[1]
+        ticket = self._rules.ticket()
         version = self.stores.rules.version(project_id)
-        cached = self._rules.get(project_id)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        rules = self.stores.rules.enabled_rules(project_id)
-        with self._lock:
-            if len(self._rules) >= RULE_CACHE_PROJECTS:
-                self._rules.pop(next(iter(self._rules)))
-            self._rules[project_id] = (version, rules)
-        return rules
+        cached = self._rules.peek(project_id)
+        if cached is None or cached[0] != version:
+            cached = (version, self.stores.rules.enabled_rules(project_id))
+        self._rules.put(project_id, cached, ticket)
+        return cached[1]
 
     # ---------------------------------------------------------------- evaluation
     def handle(self, envelope: dict, triggers: list[str]) -> list[dict]:

@@ -5,8 +5,9 @@ the embedded stand-in stores a datetime given to `$set` as text):
     rules   {_id, orgId, workspaceId, projectId, name, nameKey?, trigger, conditions, action: {type, params},
              enabled, disabledReason, failures, createdBy, createdAt, updatedAt}
             indexed by (projectId, trigger, enabled)
-    rule_versions {_id: projectId, v, workspaceId, orgId}: bumped by every change of a project's rules, so
-            the worker reads one small document per event and keeps the rules themselves in memory
+    rule_versions {_id: projectId, v, workspaceId, orgId}: bumped by every change of a project's rules (and
+            the change announced on RULES_CHANGED): the worker keeps the rules in memory and reads this
+            small document only when it may have missed an announcement (execution.Executor.rules_of)
     traces  {_id: <24 hex of (eventId, ruleId)>, ruleId, orgId, workspaceId, projectId, actorId, targetCardId,
              triggeredBy, chain: {id, depth}, result, detail, durationMs, createdAt, createdAtMs}
             the deterministic `_id` makes a redelivered event leave one trace per rule, not two
@@ -60,12 +61,18 @@ class RuleStore:
     def __init__(self, db):
         self.col = db["rules"]
         self.versions = db["rule_versions"]
+        self.on_change: list = []   # fn(project_id, or None for "any") after each change: announced
+
+    def changed(self, project_id: str | None) -> None:
+        for fn in self.on_change:
+            fn(project_id)
 
     def bump(self, rule: dict) -> None:
         """A rule of this project changed: the workers' in-memory copies of its rules are stale."""
         self.versions.update_one({"_id": rule["projectId"]},
                                  {"$inc": {"v": 1}, "$set": {"workspaceId": rule.get("workspaceId"),
                                                              "orgId": rule.get("orgId")}}, upsert=True)
+        self.changed(rule["projectId"])
 
     def version(self, project_id: str) -> int:
         doc = self.versions.find_one({"_id": project_id}, {"v": 1})
@@ -292,5 +299,7 @@ class Stores:
         """Rules, traces, schedules and counters of a project / workspace / org (`query` selects it)."""
         rule_ids = self.rules.delete_where(query)
         self.rules.versions.delete_many({"_id": query["projectId"]} if "projectId" in query else query)
+        key = query.get("projectId")
+        self.rules.changed(key if isinstance(key, str) else None)   # a workspace or an org: "any"
         return {"rules": len(rule_ids), "traces": self.traces.delete_where(query),
                 "due": self.due.delete_where(query), "rate": self.rate.delete_where(query)}

@@ -41,6 +41,11 @@ def derived_id(*parts: str) -> str:
 class EndpointStore:
     def __init__(self, db):
         self.col = db["endpoints"]
+        self.on_change: list = []   # fn(workspace_id, or None for "any") after each change: announced
+
+    def changed(self, workspace_id: str | None) -> None:
+        for fn in self.on_change:
+            fn(workspace_id)
 
     def ensure_indexes(self) -> None:
         self.col.create_index([("workspaceId", ASCENDING), ("enabled", ASCENDING)])
@@ -48,6 +53,7 @@ class EndpointStore:
 
     def insert(self, doc: dict) -> dict:
         self.col.insert_one(doc)
+        self.changed(doc["workspaceId"])
         return _endpoint_out(doc)
 
     def get(self, workspace_id: str, endpoint_id: str) -> dict | None:
@@ -73,12 +79,18 @@ class EndpointStore:
                                                         {"secrets": 0})]
 
     def update(self, workspace_id: str, endpoint_id: str, values: dict) -> dict | None:
-        return _endpoint_out(self.col.find_one_and_update(
+        updated = _endpoint_out(self.col.find_one_and_update(
             {"_id": endpoint_id, "workspaceId": workspace_id},
             {"$set": values, "$currentDate": {"updatedAt": True}}, return_document=ReturnDocument.AFTER))
+        if updated is not None:
+            self.changed(workspace_id)
+        return updated
 
     def delete(self, workspace_id: str, endpoint_id: str) -> bool:
-        return self.col.delete_one({"_id": endpoint_id, "workspaceId": workspace_id}).deleted_count == 1
+        deleted = self.col.delete_one({"_id": endpoint_id, "workspaceId": workspace_id}).deleted_count == 1
+        if deleted:
+            self.changed(workspace_id)
+        return deleted
 
     # ---- the senders' side
     def record_success(self, endpoint_id: str) -> None:
@@ -92,15 +104,20 @@ class EndpointStore:
 
     def disable(self, endpoint_id: str, reason: str) -> bool:
         """Disable an endpoint that is still enabled; True if this call did it."""
-        result = self.col.update_one({"_id": endpoint_id, "enabled": True},
-                                     {"$set": {"enabled": False, "disabledReason": reason},
-                                      "$currentDate": {"updatedAt": True}})
-        return result.modified_count == 1
+        doc = self.col.find_one_and_update({"_id": endpoint_id, "enabled": True},
+                                           {"$set": {"enabled": False, "disabledReason": reason},
+                                            "$currentDate": {"updatedAt": True}}, projection={"workspaceId": 1})
+        if doc is None:
+            return False
+        self.changed(doc.get("workspaceId"))
+        return True
 
     def delete_where(self, query: dict) -> list[str]:
         ids = [d["_id"] for d in self.col.find(query, {"_id": 1})]
         if ids:
             self.col.delete_many({"_id": {"$in": ids}})
+            key = query.get("workspaceId")
+            self.changed(key if isinstance(key, str) else None)   # {"$in": …} or an org: "any"
         return ids
 
     def ids(self) -> list[str]:

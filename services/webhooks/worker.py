@@ -30,7 +30,7 @@ def build_worker(config: dict | None = None) -> Worker:
         dispatcher.wake()
         bus.publish(events.WAKE_SUBJECT, {"count": count})   # the other workers' dispatchers
 
-    fanout = Fanout(stores=stores, on_new=on_new)
+    fanout = Fanout(stores=stores, on_new=on_new, bus=bus)
     worker = Worker("webhooks", settings, db)
     events.register(worker, stores=stores, fanout=fanout, settings=settings)
     bus.subscribe(events.WAKE_SUBJECT, dispatcher.wake)

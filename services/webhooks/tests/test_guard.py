@@ -31,7 +31,8 @@ def guarded_app(stack, monkeypatch):
     def patch(path, **kw):
         return client.patch("/orgs/acme/workspaces/eng/webhooks" + path, headers={HEADER: token}, **kw)
 
-    return post, patch
+    yield post, patch
+    app.extensions["webhooks.bus"].close()   # its NATS connection (it announces endpoint changes)
 
 
 @pytest.mark.parametrize("url", [
