@@ -708,6 +708,9 @@ class SyncNats:
                 log.warning("%s: NATS not reachable (%s); retrying in %.1fs", self.name, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5)
+        if self._closing:   # closed while connecting: it would stay connected (and reconnecting) for ever
+            await self._nc.close()
+            return
         for subject, cb in self._subs:
             await self._nc.subscribe(subject, cb=self._wrap(cb))
         if self._subs:

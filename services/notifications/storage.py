@@ -46,6 +46,7 @@ class NotificationStore:
         # embedded stand-in rejects every insert into a collection with `_id` in a compound index.
         self.col.create_index([("userId", ASCENDING), ("seq", DESCENDING)])
         self.col.create_index([("userId", ASCENDING), ("readAt", ASCENDING)])
+        self.col.create_index("seq")   # the streams' safety poll: what was stored lately, whoever for
         self.col.create_index("orgId")
         self.col.create_index("workspaceId")
         self.col.create_index([("userId", ASCENDING), ("workspaceId", ASCENDING)])
@@ -130,18 +131,25 @@ class NotificationStore:
 
     # ---------------------------------------------------------------- the streams' safety poll (one per process)
     def recent_keys_of(self, *, user_ids: list[str], since_seq: int, limit: int = 5000) -> list[tuple[str, int, str]]:
-        """(userId, seq, id) of these users' notifications with seq > since_seq, oldest first."""
+        """(userId, seq, id) of these users' notifications with seq > since_seq, oldest first: the
+        range on the `seq` index (what was stored lately, for anyone), the users picked here. A
+        `userId: {$in: …}` filter makes the embedded stand-in scan every notification ever kept."""
         if not user_ids:
             return []
-        rows = self.col.find({"userId": {"$in": user_ids}, "seq": {"$gt": since_seq}}, {"_id": 1, "seq": 1, "userId": 1})
-        return [(r["userId"], r["seq"], r["_id"]) for r in rows.sort([("seq", ASCENDING), ("_id", ASCENDING)]).limit(limit)]
+        wanted, out, seen = set(user_ids), [], set()
+        for _page in range(10):   # pages of `limit` while full: a burst for other users hides nothing
+            rows = list(self.col.find({"seq": {"$gt": since_seq}}, {"_id": 1, "seq": 1, "userId": 1})
+                        .sort([("seq", ASCENDING), ("_id", ASCENDING)]).limit(limit))
+            out += [(r["userId"], r["seq"], r["_id"]) for r in rows if r["userId"] in wanted and r["_id"] not in seen]
+            seen.update(r["_id"] for r in rows)
+            if len(rows) < limit:
+                break
+            # the last seq again (two rows may share it), unless the page holds only that seq
+            since_seq = rows[-1]["seq"] - (rows[0]["seq"] != rows[-1]["seq"])
+        return out
 
     def count_unread_of(self, *, user_ids: list[str]) -> dict[str, int]:
-        """{userId: unread} for these users (0 for those with none)."""
-        if not user_ids:
-            return {}
-        counts = dict.fromkeys(user_ids, 0)
-        for row in self.col.aggregate([{"$match": {"userId": {"$in": user_ids}, "readAt": UNREAD}},
-                                       {"$group": {"_id": "$userId", "n": {"$sum": 1}}}]):
-            counts[row["_id"]] = int(row["n"])
-        return counts
+        """{userId: unread} for these users (0 for those with none): one count per user on the
+        (userId, readAt) index, which costs what is unread, not every notification kept (`$in`
+        makes the stand-in scan them all)."""
+        return {user_id: self.count_unread(user_id=user_id) for user_id in dict.fromkeys(user_ids)}

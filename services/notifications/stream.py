@@ -125,6 +125,7 @@ async def event_stream(*, store: NotificationStore, hub: LiveHub, user_id: str, 
         given: dict[str, dict] = {}   # rows that came with a wake-up: sent without reading them back
         while time.monotonic() - started < max_age_s:
             out = []
+            unread_sent = 0
             fresh = [i for i in dict.fromkeys(pending_ids) if i not in sent and is_id(i)]
             pending_ids = []
             if fresh:
@@ -139,13 +140,19 @@ async def event_stream(*, store: NotificationStore, hub: LiveHub, user_id: str, 
                     sent[row["id"]] = seq
                     cursor = max(cursor, seq)
                     out.append(_frame("notification", row, cursor))
+                    unread_sent += row.get("readAt") is None
                 pending_ids = fresh[BATCH:]
             given.clear()
             if out:  # the notifications first: the count query must not delay them
                 yield "".join(out)
                 last_write = time.monotonic()
                 out = []
-            current = await run_blocking(lambda: store.count_unread(user_id=user_id)) if recount else count
+            # Re-read only when something else may have changed it (the start, a read, a poll that
+            # disagrees): new notifications, all stored before they were sent, add what they add.
+            if recount or count is None:
+                current = await run_blocking(lambda: store.count_unread(user_id=user_id))
+            else:
+                current = count + unread_sent
             recount = False
             if current != count:
                 count = current
@@ -174,9 +181,11 @@ async def event_stream(*, store: NotificationStore, hub: LiveHub, user_id: str, 
                     ids, rows, polled = item
                     pending_ids.extend(ids)
                     given.update((r["id"], r) for r in rows if isinstance(r.get("seq"), int))
-                    # a poll's count is a hint (it may predate a wake-up already served): a
-                    # different one is read again
-                    recount = recount or polled is None or polled != count
+                    # A wake-up with notifications: they add to the count as they are sent. One
+                    # without (`touch`: a read here) or a poll's count that differs (it is a hint:
+                    # it may predate a wake-up already served) is read again.
+                    recount = recount or (polled is None and not ids and not rows) or \
+                        (polled is not None and polled != count)
                     item = wakeups.get_nowait()
             except (asyncio.TimeoutError, asyncio.QueueEmpty):
                 pass

@@ -99,6 +99,7 @@ def test_nothing_is_trusted_while_disconnected_nor_after_a_reconnection_or_the_r
         wait_until(lambda: cache.peek("k") is None, message="forgotten on reconnection")
         cache.put("k", 3, cache.ticket())
         assert cache.get("k") == 3
+        bus.close()   # before its server goes: a client left reconnecting would retry for ever
     finally:
         stop_process(nats)
 

@@ -1,6 +1,8 @@
 """GET /notifications/stream through the gateway: live notifications, the unread count, resume."""
 import time
 
+from pymongo import MongoClient, monitoring
+
 from libs.common.asyncweb import AsyncBody
 from libs.common.mongo import new_id, now
 from services.notifications.storage import NotificationStore
@@ -141,3 +143,71 @@ def test_the_stream_generator_ends_at_its_max_age_and_unregisters(ndb):
     rest = list(frames)  # ends by itself
     assert 'event: count\ndata: {"count":1}\n\n' in rest and ": keep-alive\n\n" in rest
     assert time.monotonic() - started < 3 and hub.open_streams == 0
+
+
+class _Aggregates(monitoring.CommandListener):
+    """The count queries (aggregate … $count) a stream sends."""
+
+    def __init__(self):
+        self.n = 0
+
+    def started(self, event):
+        self.n += event.command_name == "aggregate"
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+def test_new_notifications_add_to_the_streamed_count_without_counting_again(stack):
+    """The count is read when the stream starts and after a read, not once per wake-up: five new
+    notifications, one count query; a read (touch), one more."""
+    counted = _Aggregates()
+    client = MongoClient(stack.env["MONGO_URI"], tz_aware=True, event_listeners=[counted])
+    try:
+        user, store = new_id(), NotificationStore(client["stellary_notifications"])
+        hub = LiveHub(None)   # wake-ups only: no safety poll
+        frames = (chunk.decode() for chunk in AsyncBody(lambda: event_stream(
+            store=store, hub=hub, user_id=user, last_event_id=None, heartbeat_s=30, max_age_s=30)))
+        assert next(frames) == "retry: 2000\n\n"
+        assert next(frames) == 'event: count\ndata: {"count":0}\n\n'
+        ids = []
+        for n in range(1, 6):
+            doc = {"_id": new_id(), "userId": user, "seq": time.time_ns() // 1000 + 1, "readAt": None,
+                   "activity": {"type": "card_created", "createdAt": now()}, "createdAt": now()}
+            store.col.insert_one(doc)
+            ids.append(doc["_id"])
+            hub.on_live(f"live.notifications.{user}", {"ids": [doc["_id"]]})
+            assert doc["_id"] in next(frames)
+            assert next(frames) == f'event: count\ndata: {{"count":{n}}}\n\n'
+        assert counted.n == 1
+
+        for notification_id in ids[:2]:
+            store.mark_read(user_id=user, notification_id=notification_id)
+        hub.touch(user)
+        assert next(frames) == 'event: count\ndata: {"count":3}\n\n'
+        assert counted.n == 2
+        frames.close()
+    finally:
+        client.close()
+
+
+def test_the_safety_poll_reads_lately_stored_rows_by_seq_and_counts_per_user(ndb):
+    """Its two reads cost what was stored lately and what is unread, not every notification kept:
+    rows of other users in the window are left out, a user with nothing gets 0."""
+    ndb = ndb.client[f"t{new_id()[-6:]}_notifications"]   # a database of its own: nothing else in the window
+    store = NotificationStore(ndb)
+    store.ensure_indexes(90)
+    users = [new_id() for _ in range(3)]
+    base = time.time_ns() // 1000
+    docs = [{"_id": new_id(), "userId": u, "seq": base + i * 10 + k, "readAt": None if k else now(),
+             "activity": {"type": "card_created", "createdAt": now()}, "createdAt": now()}
+            for i, u in enumerate(users[:2]) for k in range(2)]
+    ndb["notifications"].insert_many(docs)
+    keys = store.recent_keys_of(user_ids=[users[0], users[2]], since_seq=base - 1)
+    assert [(u, i) for u, _s, i in keys] == [(users[0], d["_id"]) for d in docs[:2]]
+    assert store.count_unread_of(user_ids=users) == {users[0]: 1, users[1]: 1, users[2]: 0}
+    assert store.recent_keys_of(user_ids=users, since_seq=base - 1, limit=1) == \
+        [(d["userId"], d["seq"], d["_id"]) for d in docs]   # paged when a page is full
