@@ -47,6 +47,7 @@ from . import telemetry
 from .errors import ApiError, ServiceUnavailable, error_for_status, validation_message
 from .mongo import ensure_in_background, iso, new_id, now, now_ms
 from .outbox import Outbox, publish_rows  # noqa: F401 - Outbox is part of the bus API
+from .pull import Puller
 
 log = logging.getLogger(__name__)
 
@@ -363,12 +364,11 @@ class Worker:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-        # Drop the pull subscriptions before draining: nats-py's fetch takes messages off their
-        # queue without task_done(), so drain() would wait its full 30 s timeout on them. Whatever
-        # they hold unacked is redelivered (ack_wait) and skipped if already processed.
+        # Drop the pull subscriptions before draining: whatever they hold unacked is redelivered
+        # (ack_wait) and skipped if already processed.
         for sub in getattr(self, "pull_subs", []):
             try:
-                await sub.unsubscribe()
+                await sub.stop()
             except Exception:  # noqa: BLE001 - closing anyway
                 pass
         try:
@@ -502,6 +502,8 @@ class Worker:
                     w.cancel()
 
     def _on_reconnect(self) -> None:
+        for sub in self.pull_subs:   # a restarted server forgot their pull requests: ask again now
+            sub.reset()
         if self._sweep_now is not None:
             self._sweep_now.set()   # what piled up during the outage goes out now, not at the next sweep
 
@@ -525,9 +527,7 @@ class Worker:
         consumer_key = f"{durable}@{stream}"
         while not self.stop.is_set():
             try:
-                msgs = await sub.fetch(batch=64, timeout=FETCH_WAIT_S)
-            except (NatsTimeout, asyncio.TimeoutError):
-                continue
+                msgs = await sub.fetch()
             except Exception as exc:  # noqa: BLE001 - NATS gone: nats-py reconnects, we retry
                 log.warning("%s: fetch failed on %s: %s", self.service, stream, exc)
                 await asyncio.sleep(0.5)
@@ -548,13 +548,13 @@ class Worker:
         elif subjects:
             config.filter_subjects = subjects
         try:
-            # Create, or update an existing durable: pull_subscribe alone binds to it as it is, so a
-            # service whose subscriptions changed would silently keep its old subject filter.
+            # Create, or update an existing durable (a service whose subscriptions changed gets its
+            # new subject filter).
             await self.js.add_consumer(stream, config=config)
-        except Exception as exc:  # noqa: BLE001 - keep the consumer as it is; pull_subscribe decides
+        except Exception as exc:  # noqa: BLE001 - keep the consumer as it is, if there is one
             log.warning("%s: cannot create/update consumer %s on %s: %s", self.service, durable, stream, exc)
-        return await self.js.pull_subscribe(subject=subjects[0] if subjects else STREAMS[stream],
-                                            durable=durable, stream=stream, config=config)
+            await self.js.consumer_info(stream, durable)   # none: raise, and the caller retries
+        return await Puller(self.nc, stream, durable, expires_s=FETCH_WAIT_S).start()
 
     async def _handle(self, msg, handler, consumer_key: str) -> None:
         delivered = msg.metadata.num_delivered if msg.metadata else 1

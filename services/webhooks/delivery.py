@@ -71,9 +71,13 @@ class Deliverer:
         tries = int(delivery.get("tries") or 0)
         waiting_ms = delivery.get("nextMs") if delivery.get("status") in ("pending", "retrying") else None
         started = now()
-        if endpoint is None or (not endpoint["enabled"] and not manual):
-            reason = "endpoint deleted" if endpoint is None else "endpoint disabled"
-            attempts.append({"at": iso(started), "statusCode": None, "durationMs": 0, "error": reason})
+        if endpoint is None:
+            # recorded by a fan-out that read the endpoint just before it was deleted (with its
+            # deliveries): nothing lists it any more, nor would prune it
+            self.stores.deliveries.delete_leased(delivery["id"], token)
+            return dict(delivery, status="failed", nextMs=None)
+        if not endpoint["enabled"] and not manual:
+            attempts.append({"at": iso(started), "statusCode": None, "durationMs": 0, "error": "endpoint disabled"})
             return self._settle(delivery, token, status="failed", attempts=attempts, tries=tries, next_ms=None)
         headers = signing.headers(msg_id=delivery["eventId"], body=delivery["body"],
                                   secrets_=signing.valid_secrets(endpoint.get("secrets"), now_ms()),

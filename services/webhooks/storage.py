@@ -112,13 +112,16 @@ class EndpointStore:
         self.changed(doc.get("workspaceId"))
         return True
 
-    def delete_where(self, query: dict) -> list[str]:
-        ids = [d["_id"] for d in self.col.find(query, {"_id": 1})]
-        if ids:
-            self.col.delete_many({"_id": {"$in": ids}})
-            key = query.get("workspaceId")
-            self.changed(key if isinstance(key, str) else None)   # {"$in": …} or an org: "any"
-        return ids
+    def ids_where(self, query: dict) -> list[str]:
+        return [d["_id"] for d in self.col.find(query, {"_id": 1})]
+
+    def delete_ids(self, ids: list[str], workspace_id=None) -> int:
+        """Delete these endpoints; `workspace_id` when they are all of one (else "any" is announced)."""
+        if not ids:
+            return 0
+        deleted = self.col.delete_many({"_id": {"$in": ids}}).deleted_count
+        self.changed(workspace_id if isinstance(workspace_id, str) else None)
+        return deleted
 
     def ids(self) -> list[str]:
         return [d["_id"] for d in self.col.find({}, {"_id": 1})]
@@ -226,6 +229,9 @@ class DeliveryStore:
             return_document=ReturnDocument.AFTER)
         return (_delivery_out(doc), token) if doc else None
 
+    def delete_leased(self, delivery_id: str, token: str) -> bool:
+        return self.col.delete_one({"_id": delivery_id, "leaseToken": token}).deleted_count == 1
+
     def settle(self, delivery_id: str, token: str, *, status: str, attempts: list[dict], tries: int,
                next_ms: int | None) -> bool:
         """Record an attempt's outcome under the lease that made it; False if the lease was lost."""
@@ -279,6 +285,9 @@ class Stores:
         self.deliveries.ensure_indexes()
 
     def delete_tenant(self, query: dict) -> dict:
-        """Endpoints and deliveries of a workspace / org (`query` selects it)."""
-        ids = self.endpoints.delete_where({k: {"$eq": v} for k, v in query.items()})
-        return {"endpoints": len(ids), "deliveries": self.deliveries.delete_for_endpoints(ids)}
+        """Endpoints and deliveries of a workspace / org (`query` selects it). Deliveries go first: a
+        purge cut short (database gone) is redelivered and still finds the endpoints whose deliveries
+        are left. A delivery the fan-out records meanwhile is dropped by its first attempt."""
+        ids = self.endpoints.ids_where({k: {"$eq": v} for k, v in query.items()})
+        deliveries = self.deliveries.delete_for_endpoints(ids)
+        return {"endpoints": self.endpoints.delete_ids(ids, query.get("workspaceId")), "deliveries": deliveries}

@@ -184,3 +184,24 @@ def test_history_is_bounded_per_endpoint_and_in_time(stores):
     assert [s for s in left(hook) if s.startswith("retrying")] and len(left(hook)) == 4
     assert stores.deliveries.prune_older(hook["id"], now_ms() + 1) == 3
     assert [s[:8] for s in left(hook)] == ["retrying"] and len(left(other)) == 1
+
+
+def test_a_delivery_whose_endpoint_is_gone_is_dropped_and_a_tenant_purge_can_be_retried(stores):
+    with Receiver() as rx:
+        deliverer = make(stores)
+        hook = endpoint(stores, rx.url)
+        # the fan-out read the endpoint, then it was deleted with its deliveries, then the fan-out wrote
+        stores.endpoints.delete(hook["workspaceId"], hook["id"])
+        settled = deliver(stores, deliverer, hook)
+        assert settled["status"] == "failed" and rx.requests == []
+        assert stores.deliveries.col.count_documents({"endpointId": hook["id"]}) == 0   # nothing left behind
+
+        # a purge cut short after the deliveries: redelivered, it still finds the endpoints
+        kept, gone = endpoint(stores, rx.url), endpoint(stores, rx.url)
+        stores.deliveries.insert_many([new_delivery(endpoint=h, event_id=new_id(), event_type="card_moved", body="{}")
+                                       for h in (kept, gone)])
+        assert stores.deliveries.delete_for_endpoints([gone["id"]]) == 1   # the first half of a purge
+        assert stores.delete_tenant({"workspaceId": gone["workspaceId"]}) == {"endpoints": 1, "deliveries": 0}
+        assert stores.delete_tenant({"workspaceId": gone["workspaceId"]}) == {"endpoints": 0, "deliveries": 0}
+        assert stores.endpoints.by_id(kept["id"]) is not None
+        assert stores.deliveries.col.count_documents({"endpointId": kept["id"]}) == 1
