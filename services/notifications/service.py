@@ -257,4 +257,6 @@ class NotificationsService:
         return doc
 
     def read_all(self, *, caller) -> dict:
-        return {"ok": True, "updated": self.store.mark_all_read(user_id=caller.user_id)}
+        updated = self.store.mark_all_read(user_id=caller.user_id)
+        self.store.prune_read(user_id=caller.user_id, keep=self.settings.keep_read)
+        return {"ok": True, "updated": updated}

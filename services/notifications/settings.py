@@ -8,6 +8,9 @@ class Settings(CommonSettings):
     def load(self, overrides):
         # Notifications older than this are deleted (TTL index + the worker's periodic purge).
         self.retention_days = env_int("NOTIFICATIONS_RETENTION_DAYS", 90)
+        # Read notifications kept per user (the newest; unread ones are all kept): "mark all as read"
+        # deletes the older ones, so a user's list and count cost what is recent, not their history.
+        self.keep_read = env_int("NOTIFICATIONS_KEEP_READ", 500)
         self.purge_interval = env_duration("NOTIFICATIONS_PURGE_INTERVAL", "1h")
         # How often the worker logs its counters (handled, skipped, retried, deadLettered) when they moved.
         self.stats_interval = env_duration("NOTIFICATIONS_STATS_INTERVAL", "60s")

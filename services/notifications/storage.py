@@ -86,6 +86,18 @@ class NotificationStore:
     def mark_all_read(self, *, user_id: str) -> int:
         return self.col.update_many({"userId": {"$eq": user_id}, "readAt": UNREAD}, MARK_READ).modified_count
 
+    def prune_read(self, *, user_id: str, keep: int) -> int:
+        """Delete the user's read notifications past the newest `keep`: what a user's list, count and
+        stream cost stays bounded by their unread notifications plus `keep`, not by their history
+        (which retention alone bounds only by time). `keep` <= 0 keeps them all."""
+        if keep <= 0:
+            return 0
+        read = {"userId": {"$eq": user_id}, "readAt": {"$ne": None}}
+        cutoff = list(self.col.find(read, {"seq": 1}).sort("seq", DESCENDING).skip(keep).limit(1))
+        if not cutoff:
+            return 0
+        return self.col.delete_many(read | {"seq": {"$lte": cutoff[0]["seq"]}}).deleted_count
+
     def delete_for_org(self, org_id: str) -> int:
         return self.col.delete_many({"orgId": org_id}).deleted_count
 

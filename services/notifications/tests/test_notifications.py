@@ -252,6 +252,28 @@ def test_retention_ttl_index_and_purge(stack, ndb):
     assert [d["createdAt"] for d in ndb["notifications"].find({"userId": user})] == [fresh]
 
 
+def test_read_all_keeps_the_newest_read_notifications_and_every_unread_one(stack, ndb):
+    """NOTIFICATIONS_KEEP_READ: what a user keeps is bounded by what they have not read, not by
+    their history; another user's notifications are untouched."""
+    user, other = new_id(), new_id()
+    store = NotificationStore(ndb)
+    rows = [{"_id": new_id(), "userId": who, "seq": 1000 + i, "readAt": None, "activity": {}, "createdAt": now()}
+            for i in range(8) for who in (user, other)]
+    store.insert_many(rows)
+    service = NotificationsService(store=store, settings=Settings({"keep_read": 3}))
+    caller = type("Caller", (), {"user_id": user})()
+    assert service.read_all(caller=caller) == {"ok": True, "updated": 8}
+    kept = [d["seq"] for d in ndb["notifications"].find({"userId": user}).sort("seq", -1)]
+    assert kept == [1007, 1006, 1005]
+    store.insert_many([{"_id": new_id(), "userId": user, "seq": 2000 + i, "readAt": None, "activity": {},
+                        "createdAt": now()} for i in range(2)])
+    store.prune_read(user_id=user, keep=1)   # unread ones are never pruned
+    assert [d["seq"] for d in ndb["notifications"].find({"userId": user}).sort("seq", -1)] == [2001, 2000, 1007]
+    assert store.prune_read(user_id=user, keep=0) == 0
+    assert ndb["notifications"].count_documents({"userId": other}) == 8
+    assert store.count_unread(user_id=other) == 8
+
+
 def test_personal_access_tokens_need_the_notifications_read_scope(publisher, alice, bob):
     def pat(scopes):
         r = bob.post("/api-tokens", json={"name": "n", "scopes": scopes})
