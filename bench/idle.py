@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 HZ = os.sysconf("SC_CLK_TCK")
-INFRA = (("nx-27017", "mongo"), ("nats-server", "nats"), ("weed", "s3"))
+INFRA = (("nx-27017", "mongo"), ("devtools.infra mongo", "mongo"), ("nats-server", "nats"), ("weed", "s3"))
 
 
 # ----------------------------------------------------------------------------------- /proc

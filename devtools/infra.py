@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _bin(name: str) -> str:
@@ -46,6 +47,11 @@ def mongo_cmd(data: Path, port: int) -> list[str]:
     (data / "mongo").mkdir(parents=True, exist_ok=True)
     return [_bin("nx-27017"), "--data-dir", str(data / "mongo"), "--host", "127.0.0.1", "-p", str(port),
             "--log-file", str(data / "mongo" / "server.log"), "--pid-file", str(data / "mongo" / "server.pid")]
+
+
+def standin_cmd(data: Path, port: int) -> list[str]:
+    """The stand-in through this module's `mongo` entry (handle_commands_on_the_loop, quiet log)."""
+    return [sys.executable, "-m", "devtools.infra", "mongo", "--data", str(data), "--port", str(port)]
 
 
 def nats_cmd(data: Path, port: int, monitor_port: int | None = None) -> list[str]:
@@ -190,12 +196,15 @@ class Infra:
                 ports = free_ports(4)
 
     def _spawn(self, name: str, cmd: list[str]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
         log = open(self.root / f"{name}.log", "ab")
         self.procs[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                            env=go_env(name))
+                                            env=go_env(name), cwd=ROOT)
 
     def start_mongo(self) -> None:
-        self._spawn("mongo", mongo_cmd(self.root, self.mongo_port))
+        """nx-27017 as `make up` runs it (`python -m devtools.infra mongo`: commands on its loop, its
+        log at WARNING in mongo/server.log)."""
+        self._spawn("mongo", standin_cmd(self.root, self.mongo_port))
 
     def start_nats(self) -> None:
         self._spawn("nats", nats_cmd(self.root, self.nats_port))
@@ -230,6 +239,28 @@ def quiet_flags(server: str, data: Path) -> list[str]:
             f"-log_max_size_mb={LOG_MAX_BYTES // (1024 * 1024)}", f"-log_max_files={LOG_KEEP}"]
 
 
+def handle_commands_on_the_loop() -> None:
+    """nx-27017 runs each command on its asyncio loop, not on a thread of a pool (`asyncio.to_thread`).
+
+    Its handlers are synchronous Python over one SQLite connection per database, behind a lock per
+    database: commands never ran in parallel anyway (the GIL, those locks), and none of them waits on
+    another (no change streams here; the stand-in's transactions are serialised by their callers,
+    libs/common/mongo.py). The hop cost two thread switches and a wake-up of the loop per command:
+    ~40 % of the stand-in's CPU per card create (kanban-workload, 8 threads: 4.1–4.6 → 2.7 ms of
+    nx-27017 CPU per create, 75–86 → 108 creates/s; bench/standin.py)."""
+    import asyncio
+    import types
+
+    import nx_27017.server as server
+
+    async def inline(fn, /, *args, **kwargs):
+        return fn(*args, **kwargs)
+
+    shim = types.SimpleNamespace(**{k: getattr(asyncio, k) for k in dir(asyncio) if not k.startswith("__")})
+    shim.to_thread = inline
+    server.asyncio = shim
+
+
 def run_mongo_quietly(cmd: list[str], log_file: Path, level: str) -> None:
     """nx-27017 in this process, its log through a size-capped rotating file at `level` (WARNING
     under make up: at INFO it logs every ping, ~10 MB per 18 minutes) and warnings on stderr.
@@ -249,6 +280,8 @@ def run_mongo_quietly(cmd: list[str], log_file: Path, level: str) -> None:
     args = cmd[1:]
     args[args.index("--log-file") + 1] = os.devnull
     sys.argv = ["nx-27017", *args]
+    if os.environ.get("STANDIN_THREAD_POOL", "").lower() not in ("1", "true", "yes"):
+        handle_commands_on_the_loop()
     from nx_27017.nx_27017 import main as nx_main
     nx_main()
 
